@@ -1,0 +1,27 @@
+"""The `genre` command: `genre predict SONG...` and `genre listen CLIP_ID...`."""
+
+import argparse
+import importlib
+
+from genre.errors import run_cli
+
+# subcommand -> module with add_arguments(parser) and run(args)
+COMMANDS = {
+    "predict": ("genre.predict", "print the top 3 genres of your own audio files"),
+    "listen": ("genre.listen", "write chosen augmented clips as WAV files to listen to"),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="genre", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(module=module_name)
+        importlib.import_module(module_name).add_arguments(sub)
+    args = parser.parse_args(argv)
+    run_cli(lambda: importlib.import_module(args.module).run(args))
+
+
+if __name__ == "__main__":
+    main()
