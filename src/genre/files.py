@@ -65,9 +65,7 @@ def read_csv(path: str | Path, *, columns: list[str], made_by: str) -> pd.DataFr
         raise GenreError(f"{path} is unreadable ({err}): run `dvc repro {made_by}`") from None
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise GenreError(
-            f"{path} lacks columns {missing}: it is stale, run `dvc repro {made_by}`"
-        )
+        raise GenreError(f"{path} lacks columns {missing}: it is stale, run `dvc repro {made_by}`")
     return df
 
 

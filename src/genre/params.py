@@ -3,7 +3,8 @@
 A bad value raises GenreError naming the key, e.g. `params.yaml: train.epochs must be ...`.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,8 @@ def _fail(key: str, what: str) -> None:
     raise GenreError(f"params.yaml: {key} {what}")
 
 
-def _number(section: str, name: str, value: Any, *, kind: type, low=None, high=None,
-            low_open=False) -> Any:
+def _check_number(key: str, value: Any, *, kind: type, low=None, high=None, low_open=False):
     """Check one scalar: its type and that it lies in [low, high] (or (low, high])."""
-    key = f"{section}.{name}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         _fail(key, f"must be a number, got {value!r}")
     if kind is int and int(value) != value:
@@ -37,153 +36,134 @@ def _number(section: str, name: str, value: Any, *, kind: type, low=None, high=N
     return value
 
 
-def _choice(section: str, name: str, value: Any, choices: tuple[str, ...]) -> str:
+def _check_pair(key: str, value: Any, **bounds) -> tuple[float, float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        _fail(key, f"must be a [min, max] pair, got {value!r}")
+    low, high = (_check_number(key, v, kind=float, **bounds) for v in value)
+    if low > high:
+        _fail(key, f"must be [min, max] with min <= max, got {value!r}")
+    return low, high
+
+
+def _check_choice(key: str, value: Any, *, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        _fail(f"{section}.{name}", f"must be one of {', '.join(choices)}; got {value!r}")
+        _fail(key, f"must be one of {', '.join(choices)}; got {value!r}")
     return value
 
 
-def _range(section: str, name: str, value: Any, *, low: float, high: float | None = None,
-           low_open=False) -> tuple[float, float]:
-    """A [min, max] pair of numbers."""
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        _fail(f"{section}.{name}", f"must be a [min, max] pair, got {value!r}")
-    lo, hi = (_number(section, name, v, kind=float, low=low, high=high, low_open=low_open)
-              for v in value)
-    if lo > hi:
-        _fail(f"{section}.{name}", f"must be [min, max] with min <= max, got {value!r}")
-    return lo, hi
+def number(default, *, kind: type = float, **bounds):
+    """A numeric param: int or float, optionally bounded (low, high, low_open)."""
+    return field(default=default, metadata={"check": partial(_check_number, kind=kind, **bounds)})
+
+
+def pair(default, **bounds):
+    """A [min, max] param."""
+    return field(default=default, metadata={"check": partial(_check_pair, **bounds)})
+
+
+def choice(default, choices: tuple[str, ...]):
+    return field(default=default, metadata={"check": partial(_check_choice, choices=choices)})
+
+
+class Section:
+    """Base of the param sections: validates and coerces every field after __init__."""
+
+    name = ""
+
+    def __post_init__(self):
+        for f in fields(self):
+            check = f.metadata.get("check")
+            if check:
+                value = check(f"{self.name}.{f.name}", getattr(self, f.name))
+                object.__setattr__(self, f.name, value)
+        self.validate()
+
+    def validate(self) -> None:
+        """Checks that span several fields."""
 
 
 @dataclass(frozen=True)
-class DataParams:
-    source: str = "synthetic"
+class DataParams(Section):
+    name = "data"
+    source: str = choice("synthetic", SOURCES)
     local_path: str | None = None
-    clips_per_genre: int = 100
-    duration_s: float = 30.0
-    sample_rate: int = 22050
-    seed: int = 42
+    clips_per_genre: int = number(100, kind=int, low=1, high=100_000)
+    duration_s: float = number(30.0, low=1.0, high=600.0)
+    sample_rate: int = number(22050, kind=int, low=4000, high=96000)
+    seed: int = number(42, kind=int, low=0)
 
-    def __post_init__(self):
-        s = "data"
-        _choice(s, "source", self.source, SOURCES)
+    def validate(self):
         if self.source == "local" and not self.local_path:
             _fail("data.local_path", "must name a folder when data.source is local")
-        set_ = object.__setattr__
-        set_(self, "clips_per_genre", _number(s, "clips_per_genre", self.clips_per_genre,
-                                              kind=int, low=1, high=100_000))
-        set_(self, "duration_s", _number(s, "duration_s", self.duration_s, kind=float,
-                                         low=1.0, high=600.0))
-        set_(self, "sample_rate", _number(s, "sample_rate", self.sample_rate, kind=int,
-                                          low=4000, high=96000))
-        set_(self, "seed", _number(s, "seed", self.seed, kind=int, low=0))
 
 
 @dataclass(frozen=True)
-class AugmentParams:
-    factor: float = 7.02
-    noise_snr_db: tuple[float, float] = (10.0, 30.0)
-    shift_max_s: float = 5.0
-    stretch_rates: tuple[float, float] = (0.8, 1.25)
-    seed: int = 42
-
-    def __post_init__(self):
-        s, set_ = "augment", object.__setattr__
-        set_(self, "factor", _number(s, "factor", self.factor, kind=float, low=1.0, high=100.0))
-        set_(self, "noise_snr_db", _range(s, "noise_snr_db", self.noise_snr_db, low=-20.0,
-                                          high=120.0))
-        set_(self, "shift_max_s", _number(s, "shift_max_s", self.shift_max_s, kind=float,
-                                          low=0.0, low_open=True))
-        set_(self, "stretch_rates", _range(s, "stretch_rates", self.stretch_rates, low=0.25,
-                                           high=4.0))
-        set_(self, "seed", _number(s, "seed", self.seed, kind=int, low=0))
+class AugmentParams(Section):
+    name = "augment"
+    factor: float = number(7.02, low=1.0, high=100.0)
+    noise_snr_db: tuple[float, float] = pair((10.0, 30.0), low=-20.0, high=120.0)
+    shift_max_s: float = number(5.0, low=0.0, low_open=True)
+    stretch_rates: tuple[float, float] = pair((0.8, 1.25), low=0.25, high=4.0)
+    seed: int = number(42, kind=int, low=0)
 
 
 @dataclass(frozen=True)
-class FeaturizeParams:
-    n_fft: int = 2048
-    hop_length: int = 512
-    n_mfcc: int = 13
-    window_s: float = 0.5
-    n_jobs: int = 0
+class FeaturizeParams(Section):
+    name = "featurize"
+    n_fft: int = number(2048, kind=int, low=64, high=65536)
+    hop_length: int = number(512, kind=int, low=1)
+    n_mfcc: int = number(13, kind=int, low=13, high=13)  # the 44 features are built on 13 MFCC
+    window_s: float = number(0.5, low=0.0, low_open=True, high=60.0)
+    n_jobs: int = number(0, kind=int, low=0, high=256)  # 0 = all cores
 
-    def __post_init__(self):
-        s, set_ = "featurize", object.__setattr__
-        set_(self, "n_fft", _number(s, "n_fft", self.n_fft, kind=int, low=64, high=65536))
-        set_(self, "hop_length", _number(s, "hop_length", self.hop_length, kind=int, low=1,
-                                         high=self.n_fft))
-        if self.n_mfcc != 13:
-            _fail("featurize.n_mfcc", f"must be 13 (the 44 features are built on 13 MFCC), "
-                  f"got {self.n_mfcc!r}")
-        set_(self, "window_s", _number(s, "window_s", self.window_s, kind=float, low=0.0,
-                                       low_open=True, high=60.0))
-        set_(self, "n_jobs", _number(s, "n_jobs", self.n_jobs, kind=int, low=0, high=256))
+    def validate(self):
+        if self.hop_length > self.n_fft:
+            _fail("featurize.hop_length", f"must be <= n_fft ({self.n_fft}), got {self.hop_length}")
 
 
 @dataclass(frozen=True)
-class SplitParams:
-    strategy: str = "track"
-    test_size: float = 0.2
-    seed: int = 42
-
-    def __post_init__(self):
-        s, set_ = "split", object.__setattr__
-        _choice(s, "strategy", self.strategy, SPLIT_STRATEGIES)
-        set_(self, "test_size", _number(s, "test_size", self.test_size, kind=float, low=0.0,
-                                        low_open=True, high=0.9))
-        set_(self, "seed", _number(s, "seed", self.seed, kind=int, low=0))
+class SplitParams(Section):
+    name = "split"
+    strategy: str = choice("track", SPLIT_STRATEGIES)
+    test_size: float = number(0.2, low=0.0, low_open=True, high=0.9)
+    seed: int = number(42, kind=int, low=0)
 
 
 @dataclass(frozen=True)
-class ModelParams:
-    units: int = 128
-    layers: int = 2
-    dropout: float = 0.3
-
-    def __post_init__(self):
-        s, set_ = "model", object.__setattr__
-        set_(self, "units", _number(s, "units", self.units, kind=int, low=1, high=8192))
-        set_(self, "layers", _number(s, "layers", self.layers, kind=int, low=1, high=16))
-        set_(self, "dropout", _number(s, "dropout", self.dropout, kind=float, low=0.0,
-                                      high=0.95))
+class ModelParams(Section):
+    name = "model"
+    units: int = number(128, kind=int, low=1, high=8192)
+    layers: int = number(2, kind=int, low=1, high=16)
+    dropout: float = number(0.3, low=0.0, high=0.95)
 
 
 @dataclass(frozen=True)
-class TrainParams:
-    epochs: int = 60
-    batch_size: int = 64
-    learning_rate: float = 0.001
-    patience: int = 8
-    val_size: float = 0.15
-    seed: int = 42
-
-    def __post_init__(self):
-        s, set_ = "train", object.__setattr__
-        set_(self, "epochs", _number(s, "epochs", self.epochs, kind=int, low=1, high=10_000))
-        set_(self, "batch_size", _number(s, "batch_size", self.batch_size, kind=int, low=1,
-                                         high=65536))
-        set_(self, "learning_rate", _number(s, "learning_rate", self.learning_rate, kind=float,
-                                            low=0.0, low_open=True, high=1.0))
-        set_(self, "patience", _number(s, "patience", self.patience, kind=int, low=1))
-        set_(self, "val_size", _number(s, "val_size", self.val_size, kind=float, low=0.0,
-                                       low_open=True, high=0.5))
-        set_(self, "seed", _number(s, "seed", self.seed, kind=int, low=0))
+class TrainParams(Section):
+    name = "train"
+    epochs: int = number(60, kind=int, low=1, high=10_000)
+    batch_size: int = number(64, kind=int, low=1, high=65536)
+    learning_rate: float = number(0.001, low=0.0, low_open=True, high=1.0)
+    patience: int = number(8, kind=int, low=1)
+    val_size: float = number(0.15, low=0.0, low_open=True, high=0.5)
+    seed: int = number(42, kind=int, low=0)
 
 
 @dataclass(frozen=True)
-class EnsembleParams:
-    weights: dict[str, float] | None = None
+class EnsembleParams(Section):
+    name = "ensemble"
+    weights: dict[str, float] | None = None  # None: every model weighs 1
 
-    def __post_init__(self):
+    def validate(self):
         weights = self.weights if self.weights is not None else dict.fromkeys(ARCHITECTURES, 1.0)
         if not isinstance(weights, dict):
             _fail("ensemble.weights", f"must map model names to weights, got {weights!r}")
-        for name, w in weights.items():
-            _choice("ensemble.weights", "<key>", name, ARCHITECTURES)
-            weights[name] = _number("ensemble.weights", name, w, kind=float, low=0.0)
+        for model, weight in weights.items():
+            _check_choice("ensemble.weights key", model, choices=ARCHITECTURES)
+            _check_number(f"ensemble.weights.{model}", weight, kind=float, low=0.0)
         if sum(weights.values()) <= 0:
             _fail("ensemble.weights", "must have at least one weight above 0")
-        object.__setattr__(self, "weights", {a: weights.get(a, 0.0) for a in ARCHITECTURES})
+        full = {a: float(weights.get(a, 0.0)) for a in ARCHITECTURES}
+        object.__setattr__(self, "weights", full)
 
 
 SECTIONS = {

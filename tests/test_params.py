@@ -1,0 +1,103 @@
+"""params.yaml parsing: defaults, validation and the one-line errors users see."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from genre import params
+from genre.errors import GenreError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_params(tmp_path: Path, sections: dict) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(sections))
+    return path
+
+
+@pytest.mark.parametrize("section", list(params.SECTIONS))
+def test_project_params_load(section):
+    loaded = params.load(section, ROOT / "params.yaml")
+    assert isinstance(loaded, params.SECTIONS[section])
+
+
+def test_project_params_are_the_documented_defaults():
+    """params.yaml and the dataclass defaults say the same thing."""
+    for section, cls in params.SECTIONS.items():
+        assert params.load(section, ROOT / "params.yaml") == cls(), section
+
+
+def test_missing_keys_take_defaults(tmp_path):
+    path = write_params(tmp_path, {"train": {"epochs": 3}})
+    train = params.load("train", path)
+    assert train.epochs == 3 and train.batch_size == params.TrainParams().batch_size
+    assert params.load("model", path) == params.ModelParams()
+
+
+def test_numbers_are_coerced_to_their_types(tmp_path):
+    path = write_params(tmp_path, {"data": {"duration_s": 3, "clips_per_genre": 5.0}})
+    data = params.load("data", path)
+    assert data.duration_s == 3.0 and isinstance(data.duration_s, float)
+    assert data.clips_per_genre == 5 and isinstance(data.clips_per_genre, int)
+
+
+@pytest.mark.parametrize(
+    ("section", "values", "message"),
+    [
+        ("data", {"source": "youtube"}, "data.source must be one of synthetic"),
+        ("data", {"source": "local"}, "data.local_path must name a folder"),
+        ("data", {"clips_per_genre": 0}, "data.clips_per_genre must be >= 1"),
+        ("data", {"clips_per_genre": 2.5}, "data.clips_per_genre must be a whole number"),
+        ("data", {"sample_rate": "fast"}, "data.sample_rate must be a number"),
+        ("augment", {"factor": 0.5}, "augment.factor must be >= 1.0"),
+        ("augment", {"noise_snr_db": 10}, "augment.noise_snr_db must be a [min, max] pair"),
+        ("augment", {"stretch_rates": [1.25, 0.8]}, "min <= max"),
+        ("featurize", {"hop_length": 4096}, "featurize.hop_length must be <= n_fft"),
+        ("featurize", {"n_mfcc": 20}, "featurize.n_mfcc must be <= 13"),
+        ("split", {"strategy": "random"}, "split.strategy must be one of track, clip"),
+        ("split", {"test_size": 0}, "split.test_size must be > 0.0"),
+        ("model", {"units": True}, "model.units must be a number"),
+        ("model", {"dropout": 1.5}, "model.dropout must be <= 0.95"),
+        ("train", {"epochs": -1}, "train.epochs must be >= 1"),
+        ("train", {"epoch": 5}, "train.epoch is not a known key"),
+        ("ensemble", {"weights": {"cnn": 1}}, "must be one of mlp, rnn, lstm, bilstm"),
+        ("ensemble", {"weights": {"mlp": 0, "rnn": 0}}, "at least one weight above 0"),
+        ("ensemble", {"weights": [1, 2]}, "ensemble.weights must map model names"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path, section, values, message):
+    path = write_params(tmp_path, {section: values})
+    with pytest.raises(GenreError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        params.load(section, path)
+
+
+def test_ensemble_weights_default_to_zero_for_unnamed_models(tmp_path):
+    path = write_params(tmp_path, {"ensemble": {"weights": {"mlp": 2}}})
+    assert params.load("ensemble", path).weights == {
+        "mlp": 2.0,
+        "rnn": 0.0,
+        "lstm": 0.0,
+        "bilstm": 0.0,
+    }
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(GenreError, match="not found"):
+        params.load("data", tmp_path / "nope.yaml")
+    broken = tmp_path / "params.yaml"
+    broken.write_text("data: [unclosed\n")
+    with pytest.raises(GenreError, match="not valid YAML"):
+        params.load("data", broken)
+
+
+def test_a_stage_reports_a_bad_param_in_one_line(tmp_path):
+    write_params(tmp_path, {"augment": {"factor": -2}})
+    result = subprocess.run(
+        [sys.executable, "-m", "genre.stages.augment"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: params.yaml: augment.factor must be >= 1.0, got -2.0"
