@@ -1,0 +1,170 @@
+"""Data augmentation: which variants of each track to make (the manifest), and making one.
+
+The augment stage only plans: it writes one manifest row per clip (originals included) with
+the transform and its drawn parameter. No audio is written; `apply()` renders a clip in memory
+from its row, for the featurize stage and for `genre listen`.
+
+Transforms (each keeps the clip's length):
+- noise: white Gaussian noise at a signal-to-noise ratio of `snr_db` dB;
+- shift: a CIRCULAR time shift by `shift_s` seconds (np.roll: what falls off one end comes
+  back at the other), positive = later;
+- stretch: librosa's phase-vocoder time stretch at `stretch_rate` (> 1 faster, < 1 slower),
+  then cropped or zero-padded back to the original length.
+"""
+
+import itertools
+from collections.abc import Mapping
+
+import librosa
+import numpy as np
+import pandas as pd
+
+from genre.audio import fit_length
+from genre.errors import GenreError
+from genre.params import AugmentParams
+
+TRANSFORMS = ("noise", "shift", "stretch")
+COLUMNS = [
+    "clip_id",
+    "track_id",
+    "genre",
+    "transform",
+    "snr_db",
+    "shift_s",
+    "stretch_rate",
+    "seed",
+]
+ORIGINAL_SUFFIX = "orig"
+
+
+def clip_count(n_tracks: int, factor: float) -> int:
+    """Clips made from n_tracks, originals included: n_tracks x factor rounded half up."""
+    return int(np.floor(n_tracks * factor + 0.5))
+
+
+def build_manifest(index: pd.DataFrame, *, params: AugmentParams) -> pd.DataFrame:
+    """One row per clip: each track's original, then its extra clips (see the module doc).
+
+    Extras are spread evenly: every track gets floor(extra / N) of them and the remainder goes
+    to tracks taken round-robin over genres (shuffled with the seed), so genres stay balanced;
+    transforms follow one round-robin over all extras, so each track and the whole set hold
+    the three about equally. Everything is drawn from params.seed; each clip also gets its own
+    seed (for its noise realisation), so a row reproduces its clip on its own.
+    """
+    _check_index(index)
+    plan_seq, clip_seq = np.random.SeedSequence(params.seed).spawn(2)
+    rng = np.random.default_rng(plan_seq)
+    extras = _extras_per_track(index["genre"].to_numpy(), params.factor, rng)
+
+    rows, turn = [], 0
+    for track_id, genre, n_extra in zip(index["track_id"], index["genre"], extras, strict=True):
+        rows.append((f"{track_id}.{ORIGINAL_SUFFIX}", track_id, genre, "original"))
+        made = dict.fromkeys(TRANSFORMS, 0)
+        for _ in range(n_extra):
+            transform = TRANSFORMS[turn % len(TRANSFORMS)]
+            turn += 1
+            made[transform] += 1
+            rows.append((f"{track_id}.{transform}{made[transform]}", track_id, genre, transform))
+    manifest = pd.DataFrame(rows, columns=COLUMNS[:4])
+
+    n = len(manifest)
+    kind = manifest["transform"].to_numpy()
+    lo, hi = params.stretch_rates
+    draws = {
+        "snr_db": np.round(rng.uniform(*params.noise_snr_db, size=n), 3),
+        "shift_s": np.round(rng.uniform(-params.shift_max_s, params.shift_max_s, size=n), 4),
+        # log-uniform: a squeeze by r is as likely as a stretch by 1/r
+        "stretch_rate": np.round(np.exp(rng.uniform(np.log(lo), np.log(hi), size=n)), 4),
+    }
+    for (column, values), transform in zip(draws.items(), TRANSFORMS, strict=True):
+        manifest[column] = np.where(kind == transform, values, np.nan)
+    # 63-bit seeds: fit a signed int64 CSV column, collisions practically impossible
+    manifest["seed"] = (clip_seq.generate_state(n, dtype=np.uint64) >> np.uint64(1)).astype(
+        np.int64
+    )
+    return manifest
+
+
+def apply(samples: np.ndarray, row: Mapping, *, sample_rate: int) -> np.ndarray:
+    """Render the clip a manifest row describes from its track's samples (float32, same length)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    transform = row["transform"]
+    if transform == "original" or samples.size == 0:
+        return samples.copy()
+    if transform == "noise":
+        rng = np.random.default_rng(int(_param(row, "seed")))
+        out = add_noise(samples, snr_db=_param(row, "snr_db"), rng=rng)
+    elif transform == "shift":
+        out = shift(samples, shift_s=_param(row, "shift_s"), sample_rate=sample_rate)
+    elif transform == "stretch":
+        out = stretch(samples, rate=_param(row, "stretch_rate"))
+    else:
+        raise GenreError(
+            f"clip {row.get('clip_id', '?')}: unknown transform {transform!r} (known: original, "
+            f"{', '.join(TRANSFORMS)}): run `dvc repro augment`"
+        )
+    return fit_length(out, samples.size).astype(np.float32, copy=False)
+
+
+def add_noise(samples: np.ndarray, *, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """Add white Gaussian noise with power P_signal / 10**(snr_db/10); silence stays silent."""
+    power = float(np.mean(np.square(samples, dtype=np.float64)))
+    if power == 0.0:
+        return samples.copy()
+    noise = rng.standard_normal(samples.size) * np.sqrt(power / 10.0 ** (snr_db / 10.0))
+    return (samples + noise).astype(np.float32)
+
+
+def shift(samples: np.ndarray, *, shift_s: float, sample_rate: int) -> np.ndarray:
+    """Circular shift by round(shift_s * sample_rate) samples (np.roll; positive = later)."""
+    return np.roll(samples, round(shift_s * sample_rate))
+
+
+def stretch(samples: np.ndarray, *, rate: float) -> np.ndarray:
+    """Time-stretch without changing pitch (rate > 1 faster/shorter); length fitted back."""
+    return fit_length(librosa.effects.time_stretch(samples, rate=rate), samples.size)
+
+
+def _param(row: Mapping, column: str) -> float:
+    value = row.get(column)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not np.isfinite(value):
+        raise GenreError(
+            f"clip {row.get('clip_id', '?')}: manifest row lacks {column} for transform "
+            f"{row['transform']}: run `dvc repro augment`"
+        )
+    return value
+
+
+def _check_index(index: pd.DataFrame) -> None:
+    if index.empty:
+        raise GenreError("data/raw/index.csv lists no tracks: run `dvc repro download`")
+    if index["track_id"].isna().any() or index["genre"].isna().any():
+        raise GenreError(
+            "data/raw/index.csv has rows without track_id or genre: run `dvc repro download`"
+        )
+    duplicated = index["track_id"][index["track_id"].duplicated()]
+    if not duplicated.empty:
+        raise GenreError(
+            f"data/raw/index.csv lists track {duplicated.iloc[0]} twice: run `dvc repro download`"
+        )
+
+
+def _extras_per_track(genres: np.ndarray, factor: float, rng: np.random.Generator) -> np.ndarray:
+    """How many extra clips each track gets: floor(extra/N), +1 for a genre-balanced few."""
+    n = len(genres)
+    extra = clip_count(n, factor) - n
+    counts = np.full(n, extra // n, dtype=int)
+    remainder = extra % n
+    if remainder:
+        per_genre = [
+            rng.permutation(np.flatnonzero(genres == g)) for g in rng.permutation(np.unique(genres))
+        ]
+        round_robin = [
+            i for group in itertools.zip_longest(*per_genre) for i in group if i is not None
+        ]
+        counts[round_robin[:remainder]] += 1
+    return counts

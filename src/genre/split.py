@@ -1,0 +1,138 @@
+"""Train/test split of the clips, by source track so no song is on both sides.
+
+Strategies (params `split.strategy`):
+- track (default): the TRACKS are split, stratified by genre (sklearn train_test_split on one
+  row per track); every clip follows its track, so all variants of a song share a side.
+- clip: the clips themselves are split, stratified by genre. Variants of one song then land
+  on both sides (a leak): kept only to show how much that inflates test scores.
+- filtered: for real GTZAN, the fault-filtered lists of Kereliuk, Sturm & Larsen (2015) as
+  torchaudio's GTZAN loader holds them (filtered_train + filtered_valid -> train,
+  filtered_test -> test). Clips of tracks not in the lists get subset "excluded".
+"""
+
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from genre.errors import GenreError
+from genre.params import SplitParams
+
+ID_COLUMNS = ["clip_id", "track_id", "genre", "transform"]
+SUBSETS = ("train", "test")
+EXCLUDED = "excluded"
+FILTERED_CSV = "resources/gtzan_filtered.csv"
+
+
+def assign(clips: pd.DataFrame, *, params: SplitParams) -> pd.DataFrame:
+    """clips[ID_COLUMNS] plus `subset` (train | test, or excluded under filtered), same order."""
+    _check_clips(clips)
+    out = clips[ID_COLUMNS].reset_index(drop=True)
+    if params.strategy == "track":
+        subset = split_by_track(out, test_size=params.test_size, seed=params.seed)
+    elif params.strategy == "clip":
+        subset = split_by_clip(out, test_size=params.test_size, seed=params.seed)
+    else:
+        subset = split_filtered(out, filtered_lists())
+    return out.assign(subset=subset)
+
+
+def split_by_track(clips: pd.DataFrame, *, test_size: float, seed: int) -> np.ndarray:
+    """Subset per clip: its track's side in a genre-stratified split of the tracks."""
+    tracks = clips.drop_duplicates("track_id")
+    test = set(
+        _stratified_test(
+            tracks["track_id"], tracks["genre"], test_size=test_size, seed=seed, what="tracks"
+        )
+    )
+    return np.where(clips["track_id"].isin(test), "test", "train")
+
+
+def split_by_clip(clips: pd.DataFrame, *, test_size: float, seed: int) -> np.ndarray:
+    """Subset per clip from a genre-stratified split of the clips (leaks tracks; see above)."""
+    test = _stratified_test(
+        pd.Series(clips.index), clips["genre"], test_size=test_size, seed=seed, what="clips"
+    )
+    subset = np.full(len(clips), "train", dtype=object)
+    subset[np.asarray(test)] = "test"
+    return subset
+
+
+def split_filtered(clips: pd.DataFrame, lists: pd.DataFrame) -> np.ndarray:
+    """Subset per clip from the filtered GTZAN lists (valid counts as train)."""
+    side = dict(zip(lists["track_id"], lists["subset"].replace({"valid": "train"}), strict=True))
+    subset = clips["track_id"].map(side).fillna(EXCLUDED).to_numpy(dtype=object)
+    if (subset == EXCLUDED).all():
+        raise GenreError(
+            f"split.strategy filtered needs real GTZAN track ids (like blues.00012), but none of "
+            f"the {clips['track_id'].nunique()} tracks is in the filtered lists: use "
+            "data.source gtzan, or split.strategy track"
+        )
+    return subset
+
+
+def filtered_lists() -> pd.DataFrame:
+    """track_id, subset (train | valid | test): torchaudio's filtered GTZAN lists (930 tracks)."""
+    with resources.files("genre").joinpath(FILTERED_CSV).open() as f:
+        return pd.read_csv(f, dtype=str)
+
+
+def summarize(split: pd.DataFrame, *, params: SplitParams) -> dict:
+    """Counts for metrics/split.json: clips and tracks per side, the leak, the exclusions."""
+    metrics: dict = {"strategy": params.strategy}
+    for side in SUBSETS:
+        part = split[split["subset"] == side]
+        metrics[f"{side}_clips"] = len(part)
+        metrics[f"{side}_tracks"] = part["track_id"].nunique()
+        metrics[f"{side}_original_clips"] = int((part["transform"] == "original").sum())
+    tracks = split.groupby("track_id")["subset"]
+    metrics["tracks_on_both_sides"] = int((tracks.nunique() > 1).sum())
+    in_test = split[split["subset"] == "test"].groupby("genre")["track_id"].nunique()
+    used = split[split["subset"] != EXCLUDED].groupby("genre")["track_id"].nunique()
+    metrics["test_track_share_by_genre"] = {
+        genre: round(float(in_test.get(genre, 0) / n), 4) for genre, n in used.items()
+    }
+    excluded = split[split["subset"] == EXCLUDED]
+    metrics["excluded_clips"] = len(excluded)
+    metrics["excluded_tracks"] = excluded["track_id"].nunique()
+    metrics["excluded_track_ids"] = sorted(excluded["track_id"].unique().tolist())
+    return metrics
+
+
+def _stratified_test(
+    ids: pd.Series, genres: pd.Series, *, test_size: float, seed: int, what: str
+) -> list:
+    """The test part of a genre-stratified split of ids (sklearn train_test_split)."""
+    counts = genres.value_counts()
+    if counts.min() < 2:
+        raise GenreError(
+            f"split: genre {counts.idxmin()} has only 1 of the {len(ids)} {what}; a "
+            "genre-stratified split needs at least 2 per genre: add data or drop that genre"
+        )
+    try:
+        _, test = train_test_split(
+            ids.tolist(), test_size=test_size, random_state=seed, stratify=genres.tolist()
+        )
+    except ValueError as err:
+        raise GenreError(
+            f"split: cannot split {len(ids)} {what} of {len(counts)} genres with "
+            f"split.test_size {test_size}: {err}"
+        ) from None
+    return test
+
+
+def _check_clips(clips: pd.DataFrame) -> None:
+    if clips.empty:
+        raise GenreError("data/features/summary.parquet holds no clips: run `dvc repro featurize`")
+    if clips["clip_id"].duplicated().any():
+        dup = clips["clip_id"][clips["clip_id"].duplicated()].iloc[0]
+        raise GenreError(
+            f"data/features/summary.parquet lists clip {dup} twice: run `dvc repro featurize`"
+        )
+    genres = clips.groupby("track_id")["genre"].nunique()
+    if (genres > 1).any():
+        raise GenreError(
+            f"data/features/summary.parquet gives track {genres.idxmax()} two "
+            "genres: run `dvc repro download augment featurize`"
+        )
