@@ -61,3 +61,12 @@ def test_fit_length_crops_and_pads():
     x = np.arange(5, dtype=np.float32)
     np.testing.assert_array_equal(audio.fit_length(x, 3), [0, 1, 2])
     np.testing.assert_array_equal(audio.fit_length(x, 7), [0, 1, 2, 3, 4, 0, 0])
+
+
+def test_non_audio_with_an_audio_name_says_format_not_recognised(tmp_path, capfd):
+    fake = tmp_path / "song.mp3"
+    fake.write_bytes(b"hello, not an mp3 at all")
+    with pytest.raises(GenreError) as err:
+        audio.read(fake, sample_rate=SR)
+    assert str(err.value) == f"{fake}: not readable audio (format not recognised)"
+    assert capfd.readouterr().err == ""  # the MP3 decoder's resync notes are hidden

@@ -7,7 +7,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from genre.errors import GenreError
+from genre.errors import GenreError, native_stderr_hidden
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ def read(path: str | Path, *, sample_rate: int) -> Decoded:
     if not path.is_file():
         raise GenreError(f"{path}: file not found")
     try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
+        with native_stderr_hidden():  # the MP3 decoder prints resync notes on bad data
+            data, rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError, EOFError) as err:
         raise GenreError(f"{path}: not readable audio ({_reason(err)})") from None
     if data.shape[0] == 0:
@@ -60,5 +61,10 @@ def fit_length(samples: np.ndarray, n: int) -> np.ndarray:
 
 
 def _reason(err: Exception) -> str:
+    """libsndfile's reason without the path it repeats; its 'does not exist' for a file that
+    does exist (what its MP3 probe says of non-audio) means the format is not recognised."""
     text = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
-    return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
+    text = text.split("': ", 1)[-1] if text.startswith("Error opening") else text
+    if "does not exist" in text:
+        return "format not recognised"
+    return text.rstrip(".")
