@@ -1,0 +1,205 @@
+"""Benchmark: the featurize stage against the seed's way of computing the same 44 features.
+
+The seed's way, per clip FILE: librosa.load, then separate librosa calls (mfcc, delta x 2,
+zero_crossing_rate, spectral_centroid, spectral_rolloff, chroma_stft, spectral_bandwidth), each
+from the samples, so each spectral call makes its own STFT (chroma_stft also estimates tuning).
+This stage's way, per TRACK: decode once, one STFT per clip, tuning once per track, the
+augmented variants made in memory by genre.augment.apply (their time is included, and also
+reported on its own; the seed's variants were files made by an earlier step, not timed here).
+
+Both run on the same clips in one run, interleaved, best of --repeat, so a machine shared with
+other work slows both alike, and both with one BLAS thread. The per-clip ratio uses ONE process
+for the stage (n_jobs=1); the run with all cores is printed too. Clips: the 10 real GTZAN clips
+in ../shared/gtzan-sample when present, else 10 synthetic 30 s WAV files; each gets --variants
+augmented variants.
+
+    python benchmarks/bench_featurize.py            # seed vs stage, seconds per clip, ratio
+    python benchmarks/bench_featurize.py --full     # featurize data/raw + manifest, 2 cores:
+                                                    # wall time and peak memory (run in the
+                                                    # project folder after `dvc repro augment`)
+"""
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from genre import GENRES, audio, augment, params
+from genre.augment import build_manifest
+from genre.files import read_csv
+from genre.params import AugmentParams, FeaturizeParams
+from genre.stages import featurize as stage
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT.parent / "shared" / "gtzan-sample"
+SR, DURATION = 22050, 30.0
+
+
+def seed_way(paths: list[Path], *, p: FeaturizeParams) -> None:
+    """The seed's feature extraction: one clip file at a time, one librosa call per feature."""
+    kw = {"n_fft": p.n_fft, "hop_length": p.hop_length}
+    for path in paths:
+        y, sr = librosa.load(path, sr=SR)
+        mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=p.n_mfcc, **kw)
+        librosa.feature.delta(mfcc)
+        librosa.feature.delta(mfcc, order=2)
+        librosa.feature.zero_crossing_rate(y, frame_length=p.n_fft, hop_length=p.hop_length)
+        librosa.feature.spectral_centroid(y=y, sr=sr, **kw)
+        librosa.feature.spectral_rolloff(y=y, sr=sr, roll_percent=0.85, **kw)
+        librosa.feature.chroma_stft(y=y, sr=sr, **kw)
+        librosa.feature.spectral_bandwidth(y=y, sr=sr, **kw)
+
+
+def make_tracks(raw: Path) -> pd.DataFrame:
+    """Link the real sample clips into raw/, or write synthetic ones; return the index."""
+    rows = []
+    for i, genre in enumerate(GENRES):
+        rel = Path(genre) / f"{genre}.00000.wav"
+        (raw / genre).mkdir(parents=True, exist_ok=True)
+        if (SAMPLE / rel).is_file():
+            (raw / rel).symlink_to(SAMPLE / rel)
+        else:
+            t = np.arange(int(DURATION * SR)) / SR
+            tone = np.sin(2 * np.pi * (110 * (i + 1) * t + 40 * t**2))
+            noise = np.random.default_rng(i).standard_normal(t.size)
+            audio.write_wav(raw / rel, 0.3 * tone + 0.05 * noise, sample_rate=SR)
+        rows.append({"track_id": f"{genre}.00000", "genre": genre, "path": str(rel)})
+    return pd.DataFrame(rows)
+
+
+def write_clip_files(manifest: pd.DataFrame, index: pd.DataFrame, *, raw: Path, out: Path):
+    """The seed kept every augmented clip as a WAV file: render them (untimed)."""
+    paths = dict(zip(index["track_id"], index["path"], strict=True))
+    files = []
+    for row in manifest.to_dict("records"):
+        samples = audio.read(raw / paths[row["track_id"]], sample_rate=SR).samples
+        samples = audio.fit_length(samples, int(DURATION * SR))
+        files.append(out / f"{row['clip_id']}.wav")
+        audio.write_wav(files[-1], augment.apply(samples, row, sample_rate=SR), sample_rate=SR)
+    return files
+
+
+def augment_time(manifest: pd.DataFrame, index: pd.DataFrame, *, raw: Path) -> float:
+    """Seconds the stage spends in genre.augment.apply alone (its share of the stage's time)."""
+    paths = dict(zip(index["track_id"], index["path"], strict=True))
+    spent = 0.0
+    for track, rows in manifest.groupby("track_id", sort=False):
+        samples = audio.read(raw / paths[track], sample_rate=SR).samples
+        samples = audio.fit_length(samples, int(DURATION * SR))
+        start = time.perf_counter()
+        for row in rows.to_dict("records"):
+            augment.apply(samples, row, sample_rate=SR)
+        spent += time.perf_counter() - start
+    return spent
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def compare(args: argparse.Namespace) -> None:
+    p = FeaturizeParams()
+    settings = stage.Settings(SR, DURATION, p)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        index = make_tracks(tmp / "raw")
+        manifest = build_manifest(index, params=AugmentParams(factor=1 + args.variants))
+        (tmp / "clips").mkdir()
+        files = write_clip_files(manifest, index, raw=tmp / "raw", out=tmp / "clips")
+        source = "real GTZAN" if (SAMPLE / "blues").is_dir() else "synthetic"
+        print(
+            f"{len(index)} {source} tracks x {1 + args.variants} clips = {len(files)} clips, "
+            f"{DURATION:.0f} s each; best of {args.repeat}, interleaved"
+        )
+
+        def run_stage(n_jobs: int) -> None:
+            stage.featurize(
+                index,
+                manifest,
+                settings=settings,
+                n_jobs=n_jobs,
+                raw_dir=tmp / "raw",
+                out_dir=tmp / "out",
+                metrics_path=tmp / "out" / "metrics.json",
+            )
+
+        best = {"seed": [], "stage": [], "stage_all": [], "augment": []}
+        for _ in range(args.repeat):
+            with threadpool_limits(limits=1):  # as the stage's processes run
+                best["seed"].append(timed(lambda: seed_way(files, p=p)))
+            best["stage"].append(timed(lambda: run_stage(1)))
+            best["stage_all"].append(timed(lambda: run_stage(0)))
+            best["augment"].append(augment_time(manifest, index, raw=tmp / "raw"))
+    per_clip = {name: min(times) / len(files) for name, times in best.items()}
+    seed, own = per_clip["seed"], per_clip["stage"]
+    print(f"seed's way (file per clip, librosa call per feature): {seed * 1e3:7.1f} ms/clip")
+    print(
+        f"stage, 1 process:                                     {own * 1e3:7.1f} ms/clip  "
+        f"ratio {seed / own:.1f}x"
+    )
+    print(
+        f"  of which genre.augment.apply:                       "
+        f"{per_clip['augment'] * 1e3:7.1f} ms/clip"
+    )
+    print(
+        f"  features alone (stage minus augment.apply):         "
+        f"{(own - per_clip['augment']) * 1e3:7.1f} ms/clip  "
+        f"ratio {seed / (own - per_clip['augment']):.1f}x"
+    )
+    print(
+        f"stage, n_jobs={os.cpu_count()} (all cores):                           "
+        f"{per_clip['stage_all'] * 1e3:7.1f} ms/clip  ratio {seed / per_clip['stage_all']:.1f}x"
+    )
+
+
+def full(args: argparse.Namespace) -> None:
+    """Featurize the project's data/raw + manifest on 2 cores into a temporary folder."""
+    data = params.load("data")
+    settings = stage.Settings(data.sample_rate, data.duration_s, params.load("featurize"))
+    index = read_csv(stage.INDEX, columns=["track_id", "genre", "path"], made_by="download")
+    manifest = read_csv(stage.MANIFEST, columns=augment.COLUMNS, made_by="augment")
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        metrics = stage.featurize(
+            index,
+            manifest,
+            settings=settings,
+            n_jobs=args.n_jobs,
+            out_dir=Path(tmp),
+            metrics_path=Path(tmp) / "metrics.json",
+        )
+        wall = time.perf_counter() - start
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"{metrics['clips']} clips ({metrics['skipped']} skipped) of {metrics['tracks']} "
+        f"tracks, n_jobs={args.n_jobs}: {wall:.0f} s wall, {wall / metrics['clips'] * 1e3:.0f} "
+        f"ms/clip; peak RSS: main process {own:.0f} MiB, largest worker {children:.0f} MiB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", type=int, default=6, help="augmented clips per track")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each way (best kept)")
+    parser.add_argument("--full", action="store_true", help="featurize the project's data")
+    parser.add_argument("--n-jobs", type=int, default=2, help="processes for --full")
+    args = parser.parse_args()
+    if args.full:
+        full(args)
+    else:
+        compare(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

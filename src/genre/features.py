@@ -1,0 +1,282 @@
+"""The 44 clip features, exactly as librosa defines them, from ONE STFT per clip.
+
+Per frame (librosa's framing: n_fft, hop_length, centred, Hann window): 13 MFCC (128 slaney
+mel bands of the power spectrogram, power_to_db with ref=1 and top_db=80, orthonormal DCT-II),
+their delta and delta-delta (Savitzky-Golay, width 9), zero-crossing rate (frame_length=n_fft,
+edge padding), spectral centroid, roll-off (85 %), chroma (mean of the 12 bins) and bandwidth
+(p=2). Each spectral function takes the audio `y` or a precomputed magnitude spectrogram `S`
+(|STFT|, also for mfcc and chroma, which square it themselves) and returns what
+librosa.feature.<same name>(y=y, ...) returns, without its extra row axis: MFCC, chroma, ZCR and
+roll-off bit for bit (same operations; filter banks cached), centroid and bandwidth to ~1e-8
+(computed from the spectral moments in one float64 product instead of normalising S). A BLAS
+product's last bit can depend on the BLAS thread count; the featurize stage pins it to one.
+
+A clip is summarised over its frames by the MEAN of MFCC, ZCR, centroid, roll-off, chroma and
+bandwidth and the STANDARD DEVIATION (ddof=0) of delta and delta-delta (their mean is ~0), and
+described as a sequence of `steps = int(duration_s / window_s)` windows with the SAME statistics
+over each window's frames. Window k holds the floor(window_s * sr / hop_length) frames from the
+first frame whose centre is at or after k * window_s, so every window has as many frames (21 of
+the 21 or 22 centred in each 0.5 s at 22050 Hz / hop 512; 1260 of a 30 s clip's 1292 frames).
+"""
+
+import functools
+import warnings
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from genre.audio import fit_length
+from genre.errors import GenreError
+from genre.params import FeaturizeParams
+
+N_MELS = 128
+N_CHROMA = 12
+ROLL_PERCENT = 0.85
+DELTA_WIDTH = 9
+ZCR_THRESHOLD = np.float32(1e-10)  # librosa.zero_crossings: |x| <= 1e-10 counts as zero
+
+_SCALARS = ("zcr", "spectral_centroid", "spectral_rolloff", "chroma", "spectral_bandwidth")
+FEATURE_NAMES = (
+    *(f"mfcc_{i:02d}_mean" for i in range(1, 14)),
+    *(f"mfcc_delta_{i:02d}_std" for i in range(1, 14)),
+    *(f"mfcc_delta2_{i:02d}_std" for i in range(1, 14)),
+    *(f"{name}_mean" for name in _SCALARS),
+)
+STD_ROWS = slice(13, 39)  # delta and delta-delta: standard deviation; the rest: mean
+
+
+@dataclass(frozen=True)
+class ClipFeatures:
+    summary: np.ndarray  # float32 [44], in FEATURE_NAMES order
+    sequence: np.ndarray  # float32 [steps, 44], the same statistics per window
+    tuning: float = 0.0  # the chroma tuning used (given, or estimated on the clip)
+
+
+def spectrogram(*, y: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
+    """Magnitude |STFT| (float32 [1 + n_fft // 2, frames]): librosa.stft's defaults."""
+    return np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length))
+
+
+def mfcc(*, y=None, S=None, sr: int, n_fft: int, hop_length: int, n_mfcc: int = 13):
+    """librosa.feature.mfcc: [n_mfcc, frames]."""
+    return _mfcc(_power(y, S, n_fft, hop_length), sr=sr, n_fft=n_fft, n_mfcc=n_mfcc)
+
+
+def zero_crossing_rate(*, y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
+    """librosa.feature.zero_crossing_rate(center=True): [frames], counting sign flips per frame.
+
+    The edge padding repeats the end samples, so it adds no flips: frame j, which covers
+    y[j * hop_length - frame_length // 2:][:frame_length], counts the flips inside it.
+    """
+    negative = y < -ZCR_THRESHOLD  # |x| <= threshold counts as zero, and zero as positive
+    flips = np.flatnonzero(negative[1:] != negative[:-1]) + 1  # y[i] differs from y[i - 1]
+    half = frame_length // 2
+    first = np.arange(1 + (len(y) + 2 * half - frame_length) // hop_length) * hop_length - half
+    inside = np.searchsorted(flips, first + frame_length - 1, side="right")
+    return (inside - np.searchsorted(flips, first + 1)) / frame_length
+
+
+def spectral_centroid(*, y=None, S=None, sr: int, n_fft: int, hop_length: int):
+    """librosa.feature.spectral_centroid: [frames] (Hz)."""
+    return _moments(_magnitude(y, S, n_fft, hop_length), sr=sr, n_fft=n_fft)[0]
+
+
+def spectral_bandwidth(*, y=None, S=None, sr: int, n_fft: int, hop_length: int):
+    """librosa.feature.spectral_bandwidth with p=2: [frames] (Hz)."""
+    return _moments(_magnitude(y, S, n_fft, hop_length), sr=sr, n_fft=n_fft)[1]
+
+
+def spectral_rolloff(
+    *, y=None, S=None, sr: int, n_fft: int, hop_length: int, roll_percent: float = ROLL_PERCENT
+):
+    """librosa.feature.spectral_rolloff: [frames], the lowest bin frequency holding
+    roll_percent of the frame's magnitude (the same float32 cumulative sum as librosa)."""
+    S = _magnitude(y, S, n_fft, hop_length)
+    total = np.cumsum(S, axis=0)
+    first = np.argmax(total >= roll_percent * total[-1], axis=0)
+    return librosa.fft_frequencies(sr=sr, n_fft=n_fft)[first]
+
+
+def chroma(*, y=None, S=None, sr: int, n_fft: int, hop_length: int, tuning: float | None = None):
+    """librosa.feature.chroma_stft: [12, frames]; tuning=None estimates it as librosa does."""
+    return _chroma(_power(y, S, n_fft, hop_length), sr=sr, n_fft=n_fft, tuning=tuning)
+
+
+def estimate_tuning(samples: np.ndarray, *, sample_rate: int, params: FeaturizeParams) -> float:
+    """The tuning (fraction of a chroma bin) chroma_stft would estimate for these samples."""
+    y = check_samples(samples, n_fft=params.n_fft)
+    S = spectrogram(y=y, n_fft=params.n_fft, hop_length=params.hop_length)
+    return _tuning(S * S, sr=sample_rate)
+
+
+def frame_features(
+    samples: np.ndarray, *, sample_rate: int, params: FeaturizeParams, tuning: float | None = None
+) -> np.ndarray:
+    """The 44 per-frame values, float64 [44, frames], rows in FEATURE_NAMES order."""
+    return _frame_features(samples, sample_rate=sample_rate, params=params, tuning=tuning)[0]
+
+
+def clip_features(
+    samples: np.ndarray,
+    *,
+    sample_rate: int,
+    duration_s: float,
+    params: FeaturizeParams,
+    tuning: float | None = None,
+) -> ClipFeatures:
+    """Summary [44] and sequence [steps, 44] of one clip, cropped/zero-padded to duration_s.
+
+    tuning: chroma's, in fractions of a bin; None estimates it on this clip as librosa does.
+    """
+    steps, per_window = window_layout(sample_rate=sample_rate, duration_s=duration_s, params=params)
+    y = check_samples(samples, n_fft=params.n_fft)
+    y = fit_length(y, clip_samples(sample_rate=sample_rate, duration_s=duration_s))
+    frames, tuning = _frame_features(y, sample_rate=sample_rate, params=params, tuning=tuning)
+    starts = window_starts(steps=steps, sample_rate=sample_rate, params=params)
+    windows = frames[:, starts[:, None] + np.arange(per_window)]  # [44, steps, per_window]
+    summary, sequence = _summarise(frames), _summarise(windows).T
+    return ClipFeatures(summary.astype(np.float32), sequence.astype(np.float32), tuning)
+
+
+def clip_samples(*, sample_rate: int, duration_s: float) -> int:
+    """Samples in a clip of duration_s seconds."""
+    return int(round(duration_s * sample_rate))
+
+
+def window_layout(*, sample_rate: int, duration_s: float, params: FeaturizeParams):
+    """(steps, frames per window) for these settings; GenreError when they leave none."""
+    n = clip_samples(sample_rate=sample_rate, duration_s=duration_s)
+    steps = int(duration_s / params.window_s)
+    per_window = int(params.window_s * sample_rate / params.hop_length + 1e-9)
+    if params.n_fft > n:
+        raise GenreError(
+            f"featurize.n_fft ({params.n_fft}) is longer than a clip of "
+            f"data.duration_s ({duration_s} s = {n} samples): lower it"
+        )
+    if steps < 1:
+        raise GenreError(
+            f"featurize.window_s ({params.window_s}) is longer than "
+            f"data.duration_s ({duration_s}): lower it"
+        )
+    if per_window < 1:
+        raise GenreError(
+            f"featurize.window_s ({params.window_s} s) is shorter than one hop "
+            f"(featurize.hop_length {params.hop_length} samples): raise it"
+        )
+    return steps, per_window
+
+
+def window_starts(*, steps: int, sample_rate: int, params: FeaturizeParams) -> np.ndarray:
+    """First frame of each window: the first frame centred at or after k * window_s."""
+    window = params.window_s * sample_rate / params.hop_length  # in frames
+    return np.ceil(np.arange(steps) * window - 1e-9).astype(np.int64)
+
+
+def _summarise(values: np.ndarray) -> np.ndarray:
+    """Mean (std for delta rows) over the last axis of [44, ..., frames] float64 values."""
+    out = values.mean(axis=-1)
+    out[STD_ROWS] = values[STD_ROWS].std(axis=-1)
+    return out
+
+
+def _frame_features(samples, *, sample_rate: int, params: FeaturizeParams, tuning):
+    """frame_features, and the tuning its chroma used."""
+    y = check_samples(samples, n_fft=params.n_fft)
+    sr, n_fft, hop = sample_rate, params.n_fft, params.hop_length
+    S = spectrogram(y=y, n_fft=n_fft, hop_length=hop)
+    if S.shape[1] < DELTA_WIDTH:
+        raise GenreError(
+            f"a clip of {len(y)} samples has only {S.shape[1]} frames, deltas need "
+            f"{DELTA_WIDTH}: lower featurize.hop_length or use longer clips"
+        )
+    P = S * S
+    tuning = _tuning(P, sr=sr) if tuning is None else float(tuning)
+    coeffs = _mfcc(P, sr=sr, n_fft=n_fft, n_mfcc=params.n_mfcc)
+    centroid, bandwidth = _moments(S, sr=sr, n_fft=n_fft)
+    frames = np.vstack(
+        [
+            coeffs,
+            librosa.feature.delta(coeffs, width=DELTA_WIDTH, order=1),
+            librosa.feature.delta(coeffs, width=DELTA_WIDTH, order=2),
+            zero_crossing_rate(y=y, frame_length=n_fft, hop_length=hop),
+            centroid,
+            spectral_rolloff(S=S, sr=sr, n_fft=n_fft, hop_length=hop),
+            _chroma(P, sr=sr, n_fft=n_fft, tuning=tuning).mean(axis=0, dtype=np.float64),
+            bandwidth,
+        ],
+        dtype=np.float64,
+    )
+    return frames, tuning
+
+
+def check_samples(samples: np.ndarray, *, n_fft: int) -> np.ndarray:
+    """Mono float32 samples, or a GenreError saying what is wrong with them."""
+    y = np.asarray(samples)
+    if y.ndim != 1:
+        raise GenreError(f"audio must be mono (one channel), got an array of shape {y.shape}")
+    if y.size == 0:
+        raise GenreError("audio holds no samples")
+    if y.size < n_fft:
+        raise GenreError(
+            f"audio of {y.size} samples is shorter than one frame "
+            f"(featurize.n_fft = {n_fft} samples)"
+        )
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    if not np.isfinite(y).all():
+        raise GenreError("audio holds non-finite samples (NaN or infinity): corrupt audio")
+    return y
+
+
+def _magnitude(y, S, n_fft: int, hop_length: int) -> np.ndarray:
+    if S is not None:
+        return S
+    if y is None:
+        raise GenreError("give the audio y or its magnitude spectrogram S")
+    return spectrogram(y=check_samples(y, n_fft=n_fft), n_fft=n_fft, hop_length=hop_length)
+
+
+def _power(y, S, n_fft: int, hop_length: int) -> np.ndarray:
+    S = _magnitude(y, S, n_fft, hop_length)
+    return S * S
+
+
+def _mfcc(P: np.ndarray, *, sr: int, n_fft: int, n_mfcc: int) -> np.ndarray:
+    mel = _mel_basis(sr, n_fft) @ P  # the same float32 BLAS product as librosa's einsum
+    return librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=n_mfcc)
+
+
+def _moments(S: np.ndarray, *, sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centroid and p=2 bandwidth of each frame from the first two spectral moments (float64)."""
+    freq = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    m0, m1, m2 = np.stack([np.ones_like(freq), freq, freq * freq]) @ S.astype(np.float64)
+    m0 = np.where(m0 < np.finfo(np.float32).tiny, 1.0, m0)  # librosa leaves silence unscaled
+    centroid = m1 / m0
+    return centroid, np.sqrt(np.maximum(m2 / m0 - centroid**2, 0.0))
+
+
+def _chroma(P: np.ndarray, *, sr: int, n_fft: int, tuning: float | None) -> np.ndarray:
+    if tuning is None:
+        tuning = _tuning(P, sr=sr)
+    raw = _chroma_basis(sr, n_fft, float(tuning)) @ P
+    return librosa.util.normalize(raw, norm=np.inf, axis=0)
+
+
+def _tuning(P: np.ndarray, *, sr: int) -> float:
+    with warnings.catch_warnings():  # silence has no pitches: librosa warns, then returns 0.0
+        warnings.simplefilter("ignore", UserWarning)
+        return float(librosa.estimate_tuning(S=P, sr=sr, bins_per_octave=N_CHROMA))
+
+
+@functools.lru_cache(maxsize=8)
+def _mel_basis(sr: int, n_fft: int) -> np.ndarray:
+    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=N_MELS)
+    basis.setflags(write=False)
+    return basis
+
+
+@functools.lru_cache(maxsize=256)  # tunings are multiples of 0.01 in [-0.5, 0.5)
+def _chroma_basis(sr: int, n_fft: int, tuning: float) -> np.ndarray:
+    basis = librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=tuning, n_chroma=N_CHROMA)
+    basis.setflags(write=False)
+    return basis

@@ -1,0 +1,98 @@
+"""The four Keras classifiers: an MLP on summary features, and SimpleRNN, LSTM and
+bidirectional LSTM on feature sequences.
+
+Every model starts with a Normalization layer adapted on the training data, so a saved model
+takes RAW features (the scaling travels with it) and ends with a softmax over GENRES.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from genre import ARCHITECTURES, GENRES
+from genre.errors import GenreError, native_stderr_hidden
+from genre.params import ModelParams
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TF 2.21 still prints absl's "All log messages before absl::InitializeLog()" and a oneDNN
+# note while importing, past TF_CPP_MIN_LOG_LEVEL: hide them (import errors still raise).
+with native_stderr_hidden():
+    import keras
+
+
+def check_architecture(arch: str) -> str:
+    if arch not in ARCHITECTURES:
+        raise GenreError(f"unknown architecture {arch!r}: choose one of {', '.join(ARCHITECTURES)}")
+    return arch
+
+
+def _recurrent(arch: str, units: int, *, last: bool) -> keras.layers.Layer:
+    """One recurrent layer; all but the last return the whole sequence for the next one."""
+    if arch == "rnn":
+        return keras.layers.SimpleRNN(units, return_sequences=not last)
+    if arch == "lstm":
+        return keras.layers.LSTM(units, return_sequences=not last)
+    # Half the units each way: the concatenated output is `units` wide like the others'.
+    half = keras.layers.LSTM(max(1, units // 2), return_sequences=not last)
+    return keras.layers.Bidirectional(half)
+
+
+def build(arch: str, *, train_x: np.ndarray, params: ModelParams) -> keras.Model:
+    """Build (uncompiled) `arch` for inputs shaped like `train_x`, whose statistics set the
+    Normalization layer: (n, features) for the MLP, (n, steps, features) for the others.
+
+    Each of `params.layers` hidden layers is `params.units` wide (units/2 each way for the
+    BiLSTM) and is followed by Dropout(`params.dropout`).
+    """
+    check_architecture(arch)
+    want_ndim = 2 if arch == "mlp" else 3
+    if train_x.ndim != want_ndim or len(train_x) == 0:
+        shape = "(n, features)" if want_ndim == 2 else "(n, steps, features)"
+        raise GenreError(
+            f"{arch} needs training features shaped {shape}, n > 0; got {train_x.shape}"
+        )
+    normalize = keras.layers.Normalization(axis=-1, name="normalize")
+    normalize.adapt(np.asarray(train_x, dtype="float32"))
+    inputs = keras.Input(shape=train_x.shape[1:], name="features")
+    x = normalize(inputs)
+    for i in range(params.layers):
+        if arch == "mlp":
+            x = keras.layers.Dense(params.units, activation="relu")(x)
+        else:
+            x = _recurrent(arch, params.units, last=i == params.layers - 1)(x)
+        x = keras.layers.Dropout(params.dropout)(x)
+    outputs = keras.layers.Dense(len(GENRES), activation="softmax", name="genre")(x)
+    return keras.Model(inputs, outputs, name=arch)
+
+
+def save(model: keras.Model, path: str | Path) -> None:
+    """Save atomically: write beside `path` under a `.keras` name, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load(path: str | Path, *, made_by: str = "train_<arch>") -> keras.Model:
+    """Load a saved model, with one clear error when it is missing or unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise GenreError(f"{path} is missing: run `dvc repro {made_by}` first")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as err:  # Keras raises many types for a corrupt file
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise GenreError(
+            f"{path} is not a loadable Keras model ({first}): run `dvc repro {made_by}`"
+        ) from None
+    if model.output_shape[-1] != len(GENRES):
+        raise GenreError(
+            f"{path} predicts {model.output_shape[-1]} classes, not {len(GENRES)}: it is "
+            f"stale, run `dvc repro {made_by}`"
+        )
+    return model

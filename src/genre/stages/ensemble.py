@@ -1,0 +1,33 @@
+"""Stage ensemble: soft voting over the four models' test predictions.
+
+Writes data/predictions/ensemble.parquet (same table as a model's) and models/ensemble.json
+({"weights": {...}}), which `genre predict` reads to combine the saved models the same way.
+"""
+
+from pathlib import Path
+
+from genre import ARCHITECTURES, params
+from genre.errors import run_cli
+from genre.evaluation import read_predictions, soft_vote
+from genre.files import atomic_path, write_json
+
+PREDICTIONS = Path("data/predictions")
+
+
+def main() -> None:
+    weights = params.load("ensemble").weights
+    predictions = {
+        arch: read_predictions(PREDICTIONS / f"{arch}.parquet", made_by=f"train_{arch}")
+        for arch in ARCHITECTURES
+    }
+    combined = soft_vote(predictions, weights)
+    with atomic_path(PREDICTIONS / "ensemble.parquet") as tmp:
+        combined.to_parquet(tmp, index=False)
+    write_json({"weights": weights}, Path("models") / "ensemble.json")
+    accuracy = (combined["genre"] == combined["predicted"]).mean()
+    shown = ", ".join(f"{a} {w:g}" for a, w in weights.items())
+    print(f"ensemble ({shown}): {len(combined)} test clips, accuracy {accuracy:.3f}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,66 @@
+"""Stage train_<arch>: `python -m genre.stages.train <arch>` fits one model, saves it to
+models/<arch>.keras, writes its test predictions to data/predictions/<arch>.parquet and logs
+per-epoch curves and final scores with dvclive to metrics/train/<arch>/.
+"""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from genre import ARCHITECTURES, params
+from genre.errors import GenreError, run_cli
+from genre.files import atomic_path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def parse_arch(argv: list[str]) -> str:
+    if len(argv) != 1 or argv[0] not in ARCHITECTURES:
+        got = " ".join(argv) or "nothing"
+        raise GenreError(
+            f"usage: python -m genre.stages.train ARCH, with ARCH one of "
+            f"{', '.join(ARCHITECTURES)} (got {got})"
+        )
+    return argv[0]
+
+
+def main(argv: list[str] | None = None) -> None:
+    arch = parse_arch(sys.argv[1:] if argv is None else argv)
+    model_params, train_params = params.load("model"), params.load("train")
+
+    from genre import models, training  # first: imports TensorFlow quietly
+
+    from dvclive import Live  # isort: skip
+    from dvclive.keras import DVCLiveCallback  # isort: skip
+
+    inputs = training.load_inputs(arch)
+    live_dir = Path("metrics/train") / arch
+    shutil.rmtree(live_dir, ignore_errors=True)  # only what this run logs stays there
+    try:
+        with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+            result = training.train(
+                arch,
+                inputs,
+                model_params=model_params,
+                train_params=train_params,
+                callbacks=[DVCLiveCallback(live=live)],
+            )
+            for name, value in result.summary.items():
+                live.log_metric(name, value, plot=False)
+        models.save(result.model, Path("models") / f"{arch}.keras")
+        with atomic_path(Path("data/predictions") / f"{arch}.parquet") as tmp:
+            result.predictions.to_parquet(tmp, index=False)
+    except BaseException:
+        shutil.rmtree(live_dir, ignore_errors=True)
+        raise
+    s = result.summary
+    print(
+        f"{arch}: best epoch {s['best/epoch']} of {s['epochs']}, "
+        f"val accuracy {s['best/val_accuracy']:.3f}, test accuracy {s['test/accuracy']:.3f} "
+        f"(macro recall {s['test/macro_recall']:.3f}), {result.seconds:.0f} s"
+    )
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,229 @@
+"""Training one architecture: inputs from the featurize/split outputs, a by-track validation
+part for early stopping, deterministic Keras fitting, and test-set predictions.
+"""
+
+import contextlib
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, recall_score
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.utils.class_weight import compute_class_weight
+from tqdm import tqdm
+
+from genre import GENRES
+from genre.errors import GenreError
+from genre.files import read_csv
+from genre.models import check_architecture, keras
+from genre.params import ModelParams, TrainParams
+
+SUMMARY_PATH = Path("data/features/summary.parquet")
+SEQUENCES_PATH = Path("data/features/sequences.npy")
+SPLIT_PATH = Path("data/split/split.csv")
+ID_COLUMNS = ["clip_id", "track_id", "genre", "transform"]
+MIN_DELTA = 1e-4  # early stopping: a smaller val_loss drop is no improvement
+
+
+@dataclass
+class Inputs:
+    """Features of every clip (row i of `x` is row i of `rows`) and the split table."""
+
+    x: np.ndarray
+    rows: pd.DataFrame  # clip_id, track_id, genre, transform, subset
+
+
+@dataclass
+class Result:
+    model: "keras.Model"
+    predictions: pd.DataFrame  # test clips: ID_COLUMNS, predicted, prob_<genre>
+    summary: dict = field(default_factory=dict)  # epochs, best/..., test/... scores
+    seconds: float = 0.0
+
+
+def _stale(path: Path, what: str, stage: str) -> GenreError:
+    return GenreError(f"{path} {what}: it is stale, run `dvc repro {stage}`")
+
+
+def load_inputs(
+    arch: str,
+    *,
+    summary_path: Path = SUMMARY_PATH,
+    sequences_path: Path = SEQUENCES_PATH,
+    split_path: Path = SPLIT_PATH,
+) -> Inputs:
+    """Summary features (mlp) or sequences (rnn, lstm, bilstm), aligned with split.csv."""
+    check_architecture(arch)
+    rows = read_csv(split_path, columns=[*ID_COLUMNS, "subset"], made_by="split")
+    unknown = sorted(set(rows["genre"]) - set(GENRES))
+    if unknown:
+        raise _stale(split_path, f"has unknown genres {unknown[:3]}", "split")
+    if set(rows["subset"]) != {"train", "test"}:
+        raise _stale(split_path, "needs both train and test rows", "split")
+    path = summary_path if arch == "mlp" else sequences_path
+    if not path.is_file():
+        raise GenreError(f"{path} is missing: run `dvc repro featurize` first")
+    try:
+        if arch == "mlp":
+            summary = pd.read_parquet(path)
+        else:
+            x = np.load(path, allow_pickle=False)
+    except Exception as err:  # pyarrow and numpy raise many types for a broken file
+        raise _stale(path, f"is unreadable ({type(err).__name__})", "featurize") from None
+    if arch == "mlp":
+        if list(summary.get("clip_id", [])) != list(rows["clip_id"]):
+            raise _stale(split_path, f"does not list the clips of {path} in order", "split")
+        features = summary.drop(columns=[c for c in ID_COLUMNS if c in summary])
+        if not all(pd.api.types.is_numeric_dtype(t) for t in features.dtypes):
+            raise _stale(path, "has non-numeric feature columns", "featurize")
+        x = features.to_numpy("float32")
+    elif x.ndim != 3 or len(x) != len(rows):
+        raise _stale(split_path, f"has {len(rows)} rows but {path} has shape {x.shape}", "split")
+    if x.shape[-1] == 0 or not np.isfinite(x).all():
+        raise _stale(path, "has no features or non-finite values", "featurize")
+    return Inputs(x=np.ascontiguousarray(x, dtype="float32"), rows=rows.reset_index(drop=True))
+
+
+def labels(genres: pd.Series | list[str]) -> np.ndarray:
+    """Genre names -> indices into GENRES."""
+    return np.array([GENRES.index(g) for g in genres], dtype="int64")
+
+
+def validation_mask(rows: pd.DataFrame, *, val_size: float, seed: int) -> np.ndarray:
+    """Hold out about `val_size` of the TRAINING TRACKS (all clips of a track together),
+    stratified by genre: a StratifiedGroupKFold fold of 1/round(1/val_size) of the tracks."""
+    n_tracks = rows["track_id"].nunique()
+    if n_tracks < 2:
+        raise GenreError(
+            f"only {n_tracks} training track(s): too few to hold out a validation part "
+            "(use more clips: data.clips_per_genre)"
+        )
+    n_splits = min(max(2, round(1 / val_size)), n_tracks)
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():  # tiny data: "least populated class has only ..."
+        warnings.simplefilter("ignore", UserWarning)
+        _, val = next(folds.split(rows, rows["genre"], groups=rows["track_id"]))
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[val] = True
+    return mask
+
+
+def class_weights(y: np.ndarray) -> dict[int, float] | None:
+    """Balanced class weights when the classes are unbalanced, else None."""
+    classes, counts = np.unique(y, return_counts=True)
+    if counts.min() == counts.max():
+        return None
+    weights = compute_class_weight("balanced", classes=classes, y=y)
+    return {int(c): float(w) for c, w in zip(classes, weights, strict=True)}
+
+
+def configure_tensorflow(*, seed: int) -> None:
+    """Seed Python, NumPy and TF, make TF ops deterministic, use the cores we may use."""
+    import tensorflow as tf
+
+    with contextlib.suppress(RuntimeError):  # TF already running: a 2nd model in a process
+        tf.config.threading.set_intra_op_parallelism_threads(len(os.sched_getaffinity(0)))
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """One tqdm bar over epochs (quiet when not on a terminal)."""
+
+    def __init__(self, *, total: int, desc: str):
+        super().__init__()
+        self.bar = tqdm(total=total, desc=desc, unit="epoch", disable=None, leave=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        shown = ("loss", "accuracy", "val_loss", "val_accuracy")
+        self.bar.set_postfix({k: f"{logs[k]:.3f}" for k in shown if k in logs})
+        self.bar.update()
+
+    def on_train_end(self, logs=None):
+        self.bar.close()
+
+
+def _dataset(x, y=None, w=None, *, batch_size: int, shuffle_seed: int | None = None):
+    """Batches of (x[, y[, w]]) as tf.data: no Keras array adapter, whose parallel map
+    makes TF 2.21 log a spurious "NodeDef mentions attribute" error on every fit/predict."""
+    import tensorflow as tf
+
+    parts = tuple(a for a in (x, y, w) if a is not None)
+    data = tf.data.Dataset.from_tensor_slices(parts if len(parts) > 1 else x)
+    if shuffle_seed is not None:
+        data = data.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(2)
+
+
+def predictions_frame(model, x: np.ndarray, rows: pd.DataFrame, *, batch_size: int):
+    """One row per clip: its ids, the predicted genre and one probability per genre."""
+    probs = model.predict(_dataset(x, batch_size=batch_size), verbose=0)
+    frame = rows[ID_COLUMNS].reset_index(drop=True)
+    frame["predicted"] = [GENRES[i] for i in probs.argmax(axis=1)]
+    for i, genre in enumerate(GENRES):
+        frame[f"prob_{genre}"] = probs[:, i]
+    return frame
+
+
+def train(
+    arch: str,
+    inputs: Inputs,
+    *,
+    model_params: ModelParams,
+    train_params: TrainParams,
+    callbacks: list | tuple = (),
+) -> Result:
+    """Fit `arch` on the training clips (early stopping on a by-track validation part,
+    best weights restored) and predict the test clips."""
+    from genre.models import build
+
+    start = time.perf_counter()
+    tp = train_params
+    configure_tensorflow(seed=tp.seed)
+    is_train = (inputs.rows["subset"] == "train").to_numpy()
+    train_rows = inputs.rows[is_train].reset_index(drop=True)
+    x_all, y_all = inputs.x[is_train], labels(train_rows["genre"])
+    val = validation_mask(train_rows, val_size=tp.val_size, seed=tp.seed)
+    x_fit, y_fit, x_val, y_val = x_all[~val], y_all[~val], x_all[val], y_all[val]
+    weights = class_weights(y_fit)
+    w_fit = None if weights is None else np.array([weights[c] for c in y_fit], "float32")
+
+    model = build(arch, train_x=x_fit, params=model_params)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=tp.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=tp.patience, min_delta=MIN_DELTA, restore_best_weights=True
+    )
+    history = model.fit(
+        _dataset(x_fit, y_fit, w_fit, batch_size=tp.batch_size, shuffle_seed=tp.seed),
+        validation_data=_dataset(x_val, y_val, batch_size=tp.batch_size),
+        epochs=tp.epochs,
+        shuffle=False,  # the dataset shuffles itself, seeded
+        verbose=0,
+        callbacks=[stop, EpochProgress(total=tp.epochs, desc=arch), *callbacks],
+    ).history
+    best = stop.best_epoch
+
+    test = ~is_train
+    predictions = predictions_frame(
+        model, inputs.x[test], inputs.rows[test], batch_size=tp.batch_size
+    )
+    actual, predicted = predictions["genre"], predictions["predicted"]
+    recall = recall_score(actual, predicted, labels=list(GENRES), average="macro", zero_division=0)
+    summary = {
+        "epochs": len(history["loss"]),
+        "best/epoch": best + 1,
+        "best/val_loss": round(float(history["val_loss"][best]), 6),
+        "best/val_accuracy": round(float(history["val_accuracy"][best]), 6),
+        "test/accuracy": round(float(accuracy_score(actual, predicted)), 6),
+        "test/macro_recall": round(float(recall), 6),
+    }
+    return Result(model, predictions, summary, time.perf_counter() - start)

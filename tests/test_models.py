@@ -1,0 +1,84 @@
+"""The four Keras models: shapes, softmax output, scaling inside the saved model."""
+
+import numpy as np
+import pytest
+
+from genre import ARCHITECTURES, GENRES
+from genre.errors import GenreError
+from genre.models import build, keras, load, save
+from genre.params import ModelParams
+
+PARAMS = ModelParams(units=8, layers=2, dropout=0.2)
+
+
+def raw_features(arch: str, n: int = 24, *, seed: int = 0) -> np.ndarray:
+    """Features on very different scales (like raw audio features: Hz next to ratios)."""
+    rng = np.random.default_rng(seed)
+    scale = np.geomspace(1e-3, 1e4, 44).astype("float32")
+    shape = (n, 44) if arch == "mlp" else (n, 5, 44)
+    return (rng.normal(size=shape).astype("float32") + 3.0) * scale
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_output_is_a_distribution_over_genres(arch):
+    x = raw_features(arch)
+    model = build(arch, train_x=x, params=PARAMS)
+    assert model.input_shape == (None, *x.shape[1:])
+    probs = model.predict(x, verbose=0)
+    assert probs.shape == (len(x), len(GENRES))
+    assert np.all(probs >= 0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_hidden_layers_have_the_chosen_width(arch):
+    model = build(arch, train_x=raw_features(arch), params=ModelParams(units=12, layers=3))
+    hidden = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, (keras.layers.Dense, keras.layers.RNN, keras.layers.Bidirectional))
+        and layer.name != "genre"
+    ]
+    assert len(hidden) == 3
+    assert all(layer.output.shape[-1] == 12 for layer in hidden)
+    assert sum(isinstance(layer, keras.layers.Dropout) for layer in model.layers) == 3
+
+
+@pytest.mark.parametrize("arch", ["mlp", "lstm"])
+def test_normalization_is_fitted_on_the_training_features(arch):
+    x = raw_features(arch, n=200)
+    model = build(arch, train_x=x, params=PARAMS)
+    scaled = np.asarray(model.get_layer("normalize")(x)).reshape(-1, 44)
+    np.testing.assert_allclose(scaled.mean(axis=0), 0.0, atol=1e-2)
+    np.testing.assert_allclose(scaled.std(axis=0), 1.0, atol=1e-2)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "bilstm"])
+def test_saved_model_takes_raw_features(tmp_path, arch):
+    x = raw_features(arch)
+    model = build(arch, train_x=x, params=PARAMS)
+    path = tmp_path / "models" / f"{arch}.keras"
+    save(model, path)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+    reloaded = load(path)
+    np.testing.assert_array_equal(reloaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_unknown_architecture_is_refused():
+    with pytest.raises(GenreError, match="unknown architecture 'gru'.*mlp, rnn, lstm, bilstm"):
+        build("gru", train_x=raw_features("mlp"), params=PARAMS)
+
+
+def test_wrong_feature_shape_is_refused():
+    with pytest.raises(GenreError, match=r"rnn needs training features shaped \(n, steps"):
+        build("rnn", train_x=raw_features("mlp"), params=PARAMS)
+
+
+def test_missing_or_broken_model_file_is_one_clear_error(tmp_path):
+    with pytest.raises(GenreError, match="missing: run `dvc repro train_mlp`"):
+        load(tmp_path / "mlp.keras", made_by="train_mlp")
+    broken = tmp_path / "lstm.keras"
+    broken.write_bytes(b"not a zip archive")
+    with pytest.raises(GenreError, match="not a loadable Keras model") as err:
+        load(broken, made_by="train_lstm")
+    assert "\n" not in str(err.value)

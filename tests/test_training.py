@@ -1,0 +1,190 @@
+"""Training: inputs and their staleness checks, the by-track validation part, class weights,
+determinism, and the train stage's outputs on fabricated features."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from genre import GENRES
+from genre.errors import GenreError
+from genre.params import ModelParams, TrainParams
+from genre.training import Inputs, class_weights, load_inputs, train, validation_mask
+
+TINY_MODEL = ModelParams(units=8, layers=1, dropout=0.1)
+TINY_TRAIN = TrainParams(epochs=3, batch_size=16, patience=2, val_size=0.25, seed=7)
+
+
+def fabricate(*, tracks: int = 6, clips: int = 3, steps: int = 5, seed: int = 0):
+    """Per genre, a distinct offset on one feature: learnable, with ids like the real ones.
+    Two tracks per genre (the first ones) are test tracks; clip 0 of a track is the original."""
+    rng = np.random.default_rng(seed)
+    rows = [
+        {
+            "clip_id": f"{genre}.{t:05d}.{c}",
+            "track_id": f"{genre}.{t:05d}",
+            "genre": genre,
+            "transform": "original" if c == 0 else "noise",
+            "subset": "test" if t < 2 else "train",
+        }
+        for genre in GENRES
+        for t in range(tracks)
+        for c in range(clips)
+    ]
+    split = pd.DataFrame(rows)
+    g = np.array([GENRES.index(x) for x in split["genre"]])
+    sequences = rng.normal(size=(len(split), steps, 44)).astype("float32") * 5 + 100
+    sequences[np.arange(len(split)), :, g] += 25  # genre k: feature k is high
+    return split, sequences
+
+
+def write_project(root: Path, split: pd.DataFrame, sequences: np.ndarray, **train) -> None:
+    """The featurize/split outputs and a params.yaml in `root`, laid out like the project."""
+    (root / "data/features").mkdir(parents=True)
+    (root / "data/split").mkdir(parents=True)
+    summary = split.drop(columns="subset").copy()
+    for i in range(44):
+        summary[f"feature_{i}"] = sequences[:, :, i].mean(axis=1)
+    summary.to_parquet(root / "data/features/summary.parquet", index=False)
+    np.save(root / "data/features/sequences.npy", sequences)
+    split.to_csv(root / "data/split/split.csv", index=False)
+    params = {
+        "model": {"units": 8, "layers": 1, "dropout": 0.1},
+        "train": {"epochs": 3, "batch_size": 16, "patience": 2, "val_size": 0.25, **train},
+    }
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    split, sequences = fabricate()
+    write_project(tmp_path, split, sequences)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_validation_part_is_whole_tracks_stratified_by_genre():
+    split, _ = fabricate(tracks=10, clips=4)
+    rows = split[split["subset"] == "train"].reset_index(drop=True)
+    val = validation_mask(rows, val_size=0.25, seed=1)
+    val_tracks, fit_tracks = set(rows["track_id"][val]), set(rows["track_id"][~val])
+    assert not val_tracks & fit_tracks
+    assert len(val_tracks) == 20  # a quarter of the 80 training tracks
+    assert rows[val].groupby("genre")["track_id"].nunique().to_dict() == dict.fromkeys(GENRES, 2)
+    assert np.array_equal(val, validation_mask(rows, val_size=0.25, seed=1))
+    assert not np.array_equal(val, validation_mask(rows, val_size=0.25, seed=2))
+
+
+def test_validation_needs_two_tracks():
+    rows = pd.DataFrame({"track_id": ["a.1"] * 3, "genre": ["blues"] * 3})
+    with pytest.raises(GenreError, match="only 1 training track"):
+        validation_mask(rows, val_size=0.2, seed=0)
+
+
+def test_class_weights_only_when_unbalanced():
+    assert class_weights(np.array([0, 0, 1, 1])) is None
+    # "balanced": n / (classes * count) = 8 / (2 * 2) and 8 / (2 * 6)
+    assert class_weights(np.array([0, 0, 1, 1, 1, 1, 1, 1])) == pytest.approx({0: 2.0, 1: 2 / 3})
+
+
+def test_inputs_are_aligned_with_the_split(project):
+    mlp, lstm = load_inputs("mlp"), load_inputs("lstm")
+    assert mlp.x.shape == (180, 44) and lstm.x.shape == (180, 5, 44)
+    assert list(mlp.rows["clip_id"]) == list(lstm.rows["clip_id"])
+    np.testing.assert_allclose(mlp.x, lstm.x.mean(axis=1), rtol=1e-5)
+
+
+def test_missing_inputs_name_the_stage_to_run(project):
+    (project / "data/features/sequences.npy").unlink()
+    with pytest.raises(GenreError, match=r"sequences.npy is missing: run `dvc repro featurize`"):
+        load_inputs("rnn")
+    (project / "data/split/split.csv").unlink()
+    with pytest.raises(GenreError, match=r"split.csv is missing: run `dvc repro split`"):
+        load_inputs("mlp")
+
+
+def test_stale_inputs_are_refused(project):
+    split = pd.read_csv(project / "data/split/split.csv")
+    np.save(project / "data/features/sequences.npy", np.zeros((10, 5, 44), "float32"))
+    with pytest.raises(GenreError, match=r"180 rows but .* shape \(10, 5, 44\).*stale"):
+        load_inputs("bilstm")
+    split.iloc[::-1].to_csv(project / "data/split/split.csv", index=False)
+    with pytest.raises(GenreError, match="does not list the clips.*in order.*repro split"):
+        load_inputs("mlp")
+
+
+@pytest.mark.parametrize("arch", ["mlp", "bilstm"])
+def test_training_is_reproducible(arch):
+    split, sequences = fabricate()
+    inputs = Inputs(x=sequences.mean(axis=1) if arch == "mlp" else sequences, rows=split)
+    first = train(arch, inputs, model_params=TINY_MODEL, train_params=TINY_TRAIN)
+    second = train(arch, inputs, model_params=TINY_MODEL, train_params=TINY_TRAIN)
+    pd.testing.assert_frame_equal(first.predictions, second.predictions, check_exact=True)
+    assert first.summary == second.summary
+    assert (
+        first.predictions["clip_id"].tolist() == split["clip_id"][split.subset == "test"].tolist()
+    )
+
+
+def test_mlp_learns_the_fabricated_genres():
+    split, sequences = fabricate()
+    inputs = Inputs(x=sequences.mean(axis=1), rows=split)
+    params = TrainParams(epochs=40, batch_size=16, learning_rate=0.01, patience=5, val_size=0.25)
+    result = train("mlp", inputs, model_params=ModelParams(units=32, layers=1), train_params=params)
+    assert result.summary["test/accuracy"] > 0.8  # chance is 0.1
+    assert 1 <= result.summary["best/epoch"] <= result.summary["epochs"]
+
+
+def test_train_stage_writes_model_predictions_and_only_dvclive_files(project):
+    from genre.models import load
+    from genre.stages.train import main
+
+    live_dir = project / "metrics/train/rnn"
+    live_dir.mkdir(parents=True)
+    (live_dir / "stale.json").write_text("{}")
+    main(["rnn"])
+
+    files = sorted(str(p.relative_to(live_dir)) for p in live_dir.rglob("*") if p.is_file())
+    assert files == [
+        "metrics.json",
+        "plots/metrics/eval/accuracy.tsv",
+        "plots/metrics/eval/loss.tsv",
+        "plots/metrics/train/accuracy.tsv",
+        "plots/metrics/train/loss.tsv",
+    ]
+    summary = json.loads((live_dir / "metrics.json").read_text())
+    curve = (live_dir / "plots/metrics/eval/loss.tsv").read_text().splitlines()
+    assert curve[0] == "step\tloss" and len(curve) == 1 + summary["epochs"]
+    assert set(summary["best"]) == {"epoch", "val_loss", "val_accuracy"}
+    assert set(summary["test"]) == {"accuracy", "macro_recall"}
+
+    predictions = pd.read_parquet(project / "data/predictions/rnn.parquet")
+    assert list(predictions.columns) == [
+        "clip_id", "track_id", "genre", "transform", "predicted", *(f"prob_{g}" for g in GENRES)
+    ]  # fmt: skip
+    assert len(predictions) == 60  # 10 genres x 2 test tracks x 3 clips
+    model = load(project / "models/rnn.keras")
+    split = pd.read_csv(project / "data/split/split.csv")
+    raw = np.load(project / "data/features/sequences.npy")[(split["subset"] == "test").to_numpy()]
+    np.testing.assert_allclose(
+        model.predict(raw, verbose=0),
+        predictions[[f"prob_{g}" for g in GENRES]].to_numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_train_stage_refuses_bad_arguments_and_params(project):
+    from genre.stages.train import main
+
+    with pytest.raises(GenreError, match="ARCH one of mlp, rnn, lstm, bilstm \\(got gru\\)"):
+        main(["gru"])
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["train"]["val_size"] = 0.9
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(GenreError, match="train.val_size must be <= 0.5"):
+        main(["mlp"])
+    assert not (project / "models").exists()
