@@ -38,3 +38,18 @@ def test_read_csv_says_which_stage_to_run(tmp_path):
     with pytest.raises(GenreError, match=r"lacks columns \['genre'\]: it is stale"):
         files.read_csv(tmp_path / "m.csv", columns=["clip_id", "genre"], made_by="augment")
     assert files.read_csv(tmp_path / "m.csv", columns=["clip_id"], made_by="x").clip_id[0] == "a"
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        with files.atomic_path(tmp_path / "a.csv") as tmp:
+            tmp.write_text("x")
+        with files.atomic_dir(tmp_path / "d") as tmp:
+            (tmp / "f").write_text("x")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

@@ -188,3 +188,20 @@ def test_train_stage_refuses_bad_arguments_and_params(project):
     with pytest.raises(GenreError, match="train.val_size must be <= 0.5"):
         main(["mlp"])
     assert not (project / "models").exists()
+
+
+def test_excluded_clips_are_neither_trained_on_nor_scored(project):
+    """split.strategy filtered marks tracks outside the lists `excluded`: they are left out."""
+    split = pd.read_csv(project / "data/split/split.csv")
+    excluded = split["track_id"].isin(split["track_id"].unique()[::7])
+    split.loc[excluded, "subset"] = "excluded"
+    split.to_csv(project / "data/split/split.csv", index=False)
+    inputs = load_inputs("mlp")
+    result = train("mlp", inputs, model_params=TINY_MODEL, train_params=TINY_TRAIN)
+    assert (
+        result.predictions["clip_id"].tolist() == split["clip_id"][split.subset == "test"].tolist()
+    )
+    split.loc[0, "subset"] = "holdout"
+    split.to_csv(project / "data/split/split.csv", index=False)
+    with pytest.raises(GenreError, match="needs train and test rows"):
+        load_inputs("mlp")

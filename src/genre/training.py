@@ -62,8 +62,9 @@ def load_inputs(
     unknown = sorted(set(rows["genre"]) - set(GENRES))
     if unknown:
         raise _stale(split_path, f"has unknown genres {unknown[:3]}", "split")
-    if set(rows["subset"]) != {"train", "test"}:
-        raise _stale(split_path, "needs both train and test rows", "split")
+    subsets = set(rows["subset"])
+    if not {"train", "test"} <= subsets <= {"train", "test", "excluded"}:
+        raise _stale(split_path, "needs train and test rows (and no other subset)", "split")
     path = summary_path if arch == "mlp" else sequences_path
     if not path.is_file():
         raise GenreError(f"{path} is missing: run `dvc repro featurize` first")
@@ -212,7 +213,7 @@ def train(
     ).history
     best = stop.best_epoch
 
-    test = ~is_train
+    test = (inputs.rows["subset"] == "test").to_numpy()  # not ~is_train: "excluded" rows
     predictions = predictions_frame(
         model, inputs.x[test], inputs.rows[test], batch_size=tp.batch_size
     )
