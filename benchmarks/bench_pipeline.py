@@ -5,7 +5,7 @@ Clones the project's committed HEAD into a temporary folder (so nothing is cache
 It also samples, once a second, the summed memory (RSS) of all processes under `dvc repro`,
 so a stage's worker processes count together.
 
-    python benchmarks/bench_pipeline.py            # default pipeline: ~20 min on 2 cores
+    python benchmarks/bench_pipeline.py            # default pipeline: ~8 min on 2 cores
     python benchmarks/bench_pipeline.py --keep     # leave the clone for a look afterwards
 """
 
