@@ -82,3 +82,23 @@ def test_missing_or_broken_model_file_is_one_clear_error(tmp_path):
     with pytest.raises(GenreError, match="not a loadable Keras model") as err:
         load(broken, made_by="train_lstm")
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "lstm"])
+def test_the_same_model_saves_to_the_same_bytes(tmp_path, arch):
+    """Same params and data -> same files: no save time or Python object ids in the archive."""
+    x = raw_features(arch)
+    paths = []
+    for run in range(2):
+        keras.backend.clear_session()  # as in a fresh process: layer names count from 0
+        keras.utils.set_random_seed(1)
+        paths.append(tmp_path / f"run{run}" / f"{arch}.keras")
+        save(build(arch, train_x=x, params=PARAMS), paths[-1])
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    np.testing.assert_array_equal(load(paths[0]).predict(x, verbose=0), raw_predict(arch, x))
+
+
+def raw_predict(arch: str, x: np.ndarray) -> np.ndarray:
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(1)
+    return build(arch, train_x=x, params=PARAMS).predict(x, verbose=0)

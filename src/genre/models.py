@@ -5,7 +5,10 @@ Every model starts with a Normalization layer adapted on the training data, so a
 takes RAW features (the scaling travels with it) and ends with a softmax over GENRES.
 """
 
+import json
 import os
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,9 @@ import numpy as np
 from genre import ARCHITECTURES, GENRES
 from genre.errors import GenreError, native_stderr_hidden
 from genre.params import ModelParams
+
+SHARED_ID = re.compile(r'("shared_object_id":\s*)(\d+)')
+FIXED_DATE = "1980-01-01@00:00:00"  # in place of the save time, for byte-identical files
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # TF 2.21 still prints absl's "All log messages before absl::InitializeLog()" and a oneDNN
@@ -73,9 +79,35 @@ def save(model: keras.Model, path: str | Path) -> None:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
     try:
         model.save(tmp)
+        _make_reproducible(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _make_reproducible(path: Path) -> None:
+    """Rewrite a .keras archive so the same model gives the same bytes: Keras stores the save
+    time (metadata.json), Python object ids as `shared_object_id` (config.json; they only link
+    objects shared between layers, so renumbering them in order keeps their meaning) and the
+    time of writing on some zip entries."""
+    with zipfile.ZipFile(path) as archive:
+        entries = [(info, archive.read(info)) for info in archive.infolist()]
+    ids: dict[str, str] = {}
+
+    def renumber(match: re.Match) -> str:
+        return f"{match.group(1)}{ids.setdefault(match.group(2), str(len(ids) + 1))}"
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, data in entries:
+            if info.filename == "metadata.json":
+                metadata = json.loads(data)
+                metadata["date_saved"] = FIXED_DATE
+                data = json.dumps(metadata).encode()
+            elif info.filename == "config.json":
+                data = SHARED_ID.sub(renumber, data.decode()).encode()
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            archive.writestr(fixed, data)
 
 
 def load(path: str | Path, *, made_by: str = "train_<arch>") -> keras.Model:
