@@ -65,6 +65,7 @@ def main() -> None:
             train_params = dataclasses.replace(train_params, **{name: getattr(args, name)})
 
     from genre import training
+    from genre.inputs import Inputs, load_inputs
 
     class EpochTimer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -80,9 +81,9 @@ def main() -> None:
     for arch in args.archs or ARCHITECTURES:
         if fake:
             x = fake["summary"] if arch == "mlp" else fake["sequences"]
-            inputs = training.Inputs(x=x, rows=fake["rows"])
+            inputs = Inputs(x=x, rows=fake["rows"])
         else:
-            inputs = training.load_inputs(arch)
+            inputs = load_inputs(arch)
         timer = EpochTimer()
         timer.times, timer.cpu = [], []
         result = training.train(

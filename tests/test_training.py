@@ -11,8 +11,9 @@ import yaml
 
 from genre import GENRES
 from genre.errors import GenreError
+from genre.inputs import Inputs, load_inputs
 from genre.params import ModelParams, TrainParams
-from genre.training import Inputs, class_weights, load_inputs, train, validation_mask
+from genre.training import class_weights, train, validation_mask
 
 TINY_MODEL = ModelParams(units=8, layers=1, dropout=0.1)
 TINY_TRAIN = TrainParams(epochs=3, batch_size=16, patience=2, val_size=0.25, seed=7)

@@ -16,10 +16,7 @@ from genre.audio import read, write_wav
 from genre.augment import COLUMNS, apply
 from genre.errors import GenreError
 from genre.files import read_csv
-
-MANIFEST = Path("data/augmented/manifest.csv")
-INDEX = Path("data/raw/index.csv")
-RAW_DIR = Path("data/raw")
+from genre.paths import INDEX, MANIFEST, RAW_DIR
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

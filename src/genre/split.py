@@ -18,8 +18,8 @@ from sklearn.model_selection import train_test_split
 
 from genre.errors import GenreError
 from genre.params import SplitParams
+from genre.paths import ID_COLUMNS
 
-ID_COLUMNS = ["clip_id", "track_id", "genre", "transform"]
 SUBSETS = ("train", "test")
 EXCLUDED = "excluded"
 FILTERED_CSV = "resources/gtzan_filtered.csv"

@@ -1,5 +1,5 @@
-"""Training one architecture: inputs from the featurize/split outputs, a by-track validation
-part for early stopping, deterministic Keras fitting, and test-set predictions.
+"""Fitting one architecture on genre.inputs.Inputs: a by-track validation part for early
+stopping, deterministic Keras fitting, and test-set predictions.
 """
 
 import contextlib
@@ -7,7 +7,6 @@ import os
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,26 +14,16 @@ from sklearn.metrics import accuracy_score, recall_score
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.utils.class_weight import compute_class_weight
 from tqdm import tqdm
+from tqdm.keras import TqdmCallback
 
 from genre import GENRES
 from genre.errors import GenreError
-from genre.files import read_csv
-from genre.models import check_architecture, keras
+from genre.inputs import Inputs, labels
+from genre.models import keras
 from genre.params import ModelParams, TrainParams
+from genre.paths import ID_COLUMNS
 
-SUMMARY_PATH = Path("data/features/summary.parquet")
-SEQUENCES_PATH = Path("data/features/sequences.npy")
-SPLIT_PATH = Path("data/split/split.csv")
-ID_COLUMNS = ["clip_id", "track_id", "genre", "transform"]
 MIN_DELTA = 1e-4  # early stopping: a smaller val_loss drop is no improvement
-
-
-@dataclass
-class Inputs:
-    """Features of every clip (row i of `x` is row i of `rows`) and the split table."""
-
-    x: np.ndarray
-    rows: pd.DataFrame  # clip_id, track_id, genre, transform, subset
 
 
 @dataclass
@@ -43,55 +32,6 @@ class Result:
     predictions: pd.DataFrame  # test clips: ID_COLUMNS, predicted, prob_<genre>
     summary: dict = field(default_factory=dict)  # epochs, best/..., test/... scores
     seconds: float = 0.0
-
-
-def _stale(path: Path, what: str, stage: str) -> GenreError:
-    return GenreError(f"{path} {what}: it is stale, run `dvc repro {stage}`")
-
-
-def load_inputs(
-    arch: str,
-    *,
-    summary_path: Path = SUMMARY_PATH,
-    sequences_path: Path = SEQUENCES_PATH,
-    split_path: Path = SPLIT_PATH,
-) -> Inputs:
-    """Summary features (mlp) or sequences (rnn, lstm, bilstm), aligned with split.csv."""
-    check_architecture(arch)
-    rows = read_csv(split_path, columns=[*ID_COLUMNS, "subset"], made_by="split")
-    unknown = sorted(set(rows["genre"]) - set(GENRES))
-    if unknown:
-        raise _stale(split_path, f"has unknown genres {unknown[:3]}", "split")
-    subsets = set(rows["subset"])
-    if not {"train", "test"} <= subsets <= {"train", "test", "excluded"}:
-        raise _stale(split_path, "needs train and test rows (and no other subset)", "split")
-    path = summary_path if arch == "mlp" else sequences_path
-    if not path.is_file():
-        raise GenreError(f"{path} is missing: run `dvc repro featurize` first")
-    try:
-        if arch == "mlp":
-            summary = pd.read_parquet(path)
-        else:
-            x = np.load(path, allow_pickle=False)
-    except Exception as err:  # pyarrow and numpy raise many types for a broken file
-        raise _stale(path, f"is unreadable ({type(err).__name__})", "featurize") from None
-    if arch == "mlp":
-        if list(summary.get("clip_id", [])) != list(rows["clip_id"]):
-            raise _stale(split_path, f"does not list the clips of {path} in order", "split")
-        features = summary.drop(columns=[c for c in ID_COLUMNS if c in summary])
-        if not all(pd.api.types.is_numeric_dtype(t) for t in features.dtypes):
-            raise _stale(path, "has non-numeric feature columns", "featurize")
-        x = features.to_numpy("float32")
-    elif x.ndim != 3 or len(x) != len(rows):
-        raise _stale(split_path, f"has {len(rows)} rows but {path} has shape {x.shape}", "split")
-    if x.shape[-1] == 0 or not np.isfinite(x).all():
-        raise _stale(path, "has no features or non-finite values", "featurize")
-    return Inputs(x=np.ascontiguousarray(x, dtype="float32"), rows=rows.reset_index(drop=True))
-
-
-def labels(genres: pd.Series | list[str]) -> np.ndarray:
-    """Genre names -> indices into GENRES."""
-    return np.array([GENRES.index(g) for g in genres], dtype="int64")
 
 
 def validation_mask(rows: pd.DataFrame, *, val_size: float, seed: int) -> np.ndarray:
@@ -132,21 +72,9 @@ def configure_tensorflow(*, seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-class EpochProgress(keras.callbacks.Callback):
-    """One tqdm bar over epochs (quiet when not on a terminal)."""
-
-    def __init__(self, *, total: int, desc: str):
-        super().__init__()
-        self.bar = tqdm(total=total, desc=desc, unit="epoch", disable=None, leave=False)
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        shown = ("loss", "accuracy", "val_loss", "val_accuracy")
-        self.bar.set_postfix({k: f"{logs[k]:.3f}" for k in shown if k in logs})
-        self.bar.update()
-
-    def on_train_end(self, logs=None):
-        self.bar.close()
+def _progress(arch: str, *, epochs: int) -> TqdmCallback:
+    """One tqdm bar over the epochs, none per batch (quiet when not on a terminal)."""
+    return TqdmCallback(epochs, verbose=0, tqdm_class=tqdm, desc=arch, leave=False, disable=None)
 
 
 def _dataset(x, y=None, w=None, *, batch_size: int, shuffle_seed: int | None = None):
@@ -209,7 +137,7 @@ def train(
         epochs=tp.epochs,
         shuffle=False,  # the dataset shuffles itself, seeded
         verbose=0,
-        callbacks=[stop, EpochProgress(total=tp.epochs, desc=arch), *callbacks],
+        callbacks=[stop, _progress(arch, epochs=tp.epochs), *callbacks],
     ).history
     best = stop.best_epoch
 

@@ -3,15 +3,11 @@
 Reads params `augment` and data/raw/index.csv; writes no audio (see genre.augment.apply).
 """
 
-from pathlib import Path
-
 from genre import params
 from genre.augment import build_manifest
 from genre.errors import run_cli
 from genre.files import read_csv, write_csv
-
-INDEX = Path("data/raw/index.csv")
-MANIFEST = Path("data/augmented/manifest.csv")
+from genre.paths import INDEX, MANIFEST
 
 
 def main() -> None:

@@ -15,9 +15,9 @@ from genre import GENRES, params
 from genre.errors import GenreError, run_cli
 from genre.files import atomic_dir, md5sum
 from genre.params import DataParams
+from genre.paths import RAW_DIR
 from genre.sources import local, remote
 
-RAW_DIR = Path("data/raw")
 INDEX_COLUMNS = ["track_id", "genre", "path", "seconds", "sample_rate", "md5", "note"]
 SKIPPED_COLUMNS = ["path", "reason"]
 ARCHIVES = {  # source -> (url, md5)

@@ -4,26 +4,23 @@ Writes data/predictions/ensemble.parquet (same table as a model's) and models/en
 ({"weights": {...}}), which `genre predict` reads to combine the saved models the same way.
 """
 
-from pathlib import Path
-
 from genre import ARCHITECTURES, params
 from genre.errors import run_cli
 from genre.evaluation import read_predictions, soft_vote
 from genre.files import atomic_path, write_json
-
-PREDICTIONS = Path("data/predictions")
+from genre.paths import MODELS_DIR, predictions_path
 
 
 def main() -> None:
     weights = params.load("ensemble").weights
     predictions = {
-        arch: read_predictions(PREDICTIONS / f"{arch}.parquet", made_by=f"train_{arch}")
+        arch: read_predictions(predictions_path(arch), made_by=f"train_{arch}")
         for arch in ARCHITECTURES
     }
     combined = soft_vote(predictions, weights)
-    with atomic_path(PREDICTIONS / "ensemble.parquet") as tmp:
+    with atomic_path(predictions_path("ensemble")) as tmp:
         combined.to_parquet(tmp, index=False)
-    write_json({"weights": weights}, Path("models") / "ensemble.json")
+    write_json({"weights": weights}, MODELS_DIR / "ensemble.json")
     accuracy = (combined["genre"] == combined["predicted"]).mean()
     shown = ", ".join(f"{a} {w:g}" for a, w in weights.items())
     print(f"ensemble ({shown}): {len(combined)} test clips, accuracy {accuracy:.3f}")

@@ -5,8 +5,6 @@ test clips and on the original ones alone), metrics/confusion/<model>.csv (actua
 per test clip, for DVC's confusion plot) and metrics/recall.csv (recall per genre and model).
 """
 
-from pathlib import Path
-
 from genre import ARCHITECTURES
 from genre.errors import run_cli
 from genre.evaluation import (
@@ -17,25 +15,25 @@ from genre.evaluation import (
     recall_frame,
 )
 from genre.files import atomic_dir, write_csv, write_json
+from genre.paths import METRICS_DIR, predictions_path
 
-PREDICTIONS = Path("data/predictions")
-METRICS = Path("metrics")
+METRICS = METRICS_DIR
 MODELS = (*ARCHITECTURES, "ensemble")
 
 
 def main() -> None:
-    predictions = {
+    frames = {
         name: read_predictions(
-            PREDICTIONS / f"{name}.parquet",
+            predictions_path(name),
             made_by="ensemble" if name == "ensemble" else f"train_{name}",
         )
         for name in MODELS
     }
-    check_same_clips(predictions)
-    report = evaluate(predictions)
+    check_same_clips(frames)
+    report = evaluate(frames)
     write_json(report, METRICS / "evaluate.json")
     with atomic_dir(METRICS / "confusion") as tmp:
-        for name, frame in predictions.items():
+        for name, frame in frames.items():
             confusion_frame(frame).to_csv(tmp / f"{name}.csv", index=False)
     write_csv(recall_frame(report), METRICS / "recall.csv")
     for name, subsets in report.items():

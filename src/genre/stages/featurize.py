@@ -34,13 +34,10 @@ from genre import audio, augment, features, params
 from genre.errors import GenreError, run_cli
 from genre.files import atomic_path, read_csv, write_csv, write_json
 from genre.params import FeaturizeParams
+from genre.paths import FEATURES_DIR as OUT_DIR
+from genre.paths import ID_COLUMNS, INDEX, MANIFEST, METRICS_DIR, RAW_DIR
 
-RAW_DIR = Path("data/raw")
-INDEX = RAW_DIR / "index.csv"
-MANIFEST = Path("data/augmented/manifest.csv")
-OUT_DIR = Path("data/features")
-METRICS = Path("metrics/featurize.json")
-ID_COLUMNS = ["clip_id", "track_id", "genre", "transform"]
+METRICS = METRICS_DIR / "featurize.json"
 SHOWN_SKIPS = 20  # skipped clips printed; all are listed in skipped.csv
 
 

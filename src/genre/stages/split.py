@@ -13,11 +13,10 @@ import pyarrow.parquet as pq
 from genre import params
 from genre.errors import GenreError, run_cli
 from genre.files import write_csv, write_json
-from genre.split import ID_COLUMNS, assign, summarize
+from genre.paths import ID_COLUMNS, METRICS_DIR, SPLIT, SUMMARY
+from genre.split import assign, summarize
 
-SUMMARY = Path("data/features/summary.parquet")
-SPLIT = Path("data/split/split.csv")
-METRICS = Path("metrics/split.json")
+METRICS = METRICS_DIR / "split.json"
 
 
 def read_clips(path: Path = SUMMARY) -> pd.DataFrame:

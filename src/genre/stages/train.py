@@ -6,11 +6,11 @@ per-epoch curves and final scores with dvclive to metrics/train/<arch>/.
 import os
 import shutil
 import sys
-from pathlib import Path
 
 from genre import ARCHITECTURES, params
 from genre.errors import GenreError, run_cli
 from genre.files import atomic_path
+from genre.paths import MODELS_DIR, TRAIN_METRICS_DIR, predictions_path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -30,12 +30,13 @@ def main(argv: list[str] | None = None) -> None:
     model_params, train_params = params.load("model"), params.load("train")
 
     from genre import models, training  # first: imports TensorFlow quietly
+    from genre.inputs import load_inputs
 
     from dvclive import Live  # isort: skip
     from dvclive.keras import DVCLiveCallback  # isort: skip
 
-    inputs = training.load_inputs(arch)
-    live_dir = Path("metrics/train") / arch
+    inputs = load_inputs(arch)
+    live_dir = TRAIN_METRICS_DIR / arch
     shutil.rmtree(live_dir, ignore_errors=True)  # only what this run logs stays there
     try:
         with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
@@ -48,8 +49,8 @@ def main(argv: list[str] | None = None) -> None:
             )
             for name, value in result.summary.items():
                 live.log_metric(name, value, plot=False)
-        models.save(result.model, Path("models") / f"{arch}.keras")
-        with atomic_path(Path("data/predictions") / f"{arch}.parquet") as tmp:
+        models.save(result.model, MODELS_DIR / f"{arch}.keras")
+        with atomic_path(predictions_path(arch)) as tmp:
             result.predictions.to_parquet(tmp, index=False)
     except BaseException:
         shutil.rmtree(live_dir, ignore_errors=True)

@@ -1,0 +1,72 @@
+"""Training inputs: the features of every clip (summary rows for the MLP, sequences for the
+recurrent models) aligned with the train/test side split.csv gives each clip.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genre import GENRES
+from genre.errors import GenreError
+from genre.files import read_csv
+from genre.models import check_architecture
+from genre.paths import ID_COLUMNS, SEQUENCES, SPLIT, SUMMARY
+
+
+@dataclass
+class Inputs:
+    """Features of every clip (row i of `x` is row i of `rows`) and the split table."""
+
+    x: np.ndarray
+    rows: pd.DataFrame  # clip_id, track_id, genre, transform, subset
+
+
+def _stale(path: Path, what: str, stage: str) -> GenreError:
+    return GenreError(f"{path} {what}: it is stale, run `dvc repro {stage}`")
+
+
+def load_inputs(
+    arch: str,
+    *,
+    summary_path: Path = SUMMARY,
+    sequences_path: Path = SEQUENCES,
+    split_path: Path = SPLIT,
+) -> Inputs:
+    """Summary features (mlp) or sequences (rnn, lstm, bilstm), aligned with split.csv."""
+    check_architecture(arch)
+    rows = read_csv(split_path, columns=[*ID_COLUMNS, "subset"], made_by="split")
+    unknown = sorted(set(rows["genre"]) - set(GENRES))
+    if unknown:
+        raise _stale(split_path, f"has unknown genres {unknown[:3]}", "split")
+    subsets = set(rows["subset"])
+    if not {"train", "test"} <= subsets <= {"train", "test", "excluded"}:
+        raise _stale(split_path, "needs train and test rows (and no other subset)", "split")
+    path = summary_path if arch == "mlp" else sequences_path
+    if not path.is_file():
+        raise GenreError(f"{path} is missing: run `dvc repro featurize` first")
+    try:
+        if arch == "mlp":
+            summary = pd.read_parquet(path)
+        else:
+            x = np.load(path, allow_pickle=False)
+    except Exception as err:  # pyarrow and numpy raise many types for a broken file
+        raise _stale(path, f"is unreadable ({type(err).__name__})", "featurize") from None
+    if arch == "mlp":
+        if list(summary.get("clip_id", [])) != list(rows["clip_id"]):
+            raise _stale(split_path, f"does not list the clips of {path} in order", "split")
+        features = summary.drop(columns=[c for c in ID_COLUMNS if c in summary])
+        if not all(pd.api.types.is_numeric_dtype(t) for t in features.dtypes):
+            raise _stale(path, "has non-numeric feature columns", "featurize")
+        x = features.to_numpy("float32")
+    elif x.ndim != 3 or len(x) != len(rows):
+        raise _stale(split_path, f"has {len(rows)} rows but {path} has shape {x.shape}", "split")
+    if x.shape[-1] == 0 or not np.isfinite(x).all():
+        raise _stale(path, "has no features or non-finite values", "featurize")
+    return Inputs(x=np.ascontiguousarray(x, dtype="float32"), rows=rows.reset_index(drop=True))
+
+
+def labels(genres: pd.Series | list[str]) -> np.ndarray:
+    """Genre names -> indices into GENRES."""
+    return np.array([GENRES.index(g) for g in genres], dtype="int64")
