@@ -3,15 +3,18 @@
 The seed's way, per clip FILE: librosa.load, then separate librosa calls (mfcc, delta x 2,
 zero_crossing_rate, spectral_centroid, spectral_rolloff, chroma_stft, spectral_bandwidth), each
 from the samples, so each spectral call makes its own STFT (chroma_stft also estimates tuning).
-This stage's way, per TRACK: decode once, one STFT per clip, tuning once per track, the
-augmented variants made in memory by genre.augment.apply (their time is included, and also
-reported on its own; the seed's variants were files made by an earlier step, not timed here).
+The seed made its augmented clips first, with librosa (white noise in float64, np.roll,
+librosa.effects.time_stretch), and wrote them to files: `seed_augment` times that making (not
+the WAV writing) so the whole-stage ratio charges the seed for it too.
+This stage's way, per TRACK: decode once, one STFT per clip (the original's shared by its
+features, the track's tuning and the stretches), tuning once per track, the augmented variants
+made in memory by genre.augment.apply (their time is included, and also reported on its own).
 
 Both run on the same clips in one run, interleaved, best of --repeat, so a machine shared with
-other work slows both alike, and both with one BLAS thread. The per-clip ratio uses ONE process
-for the stage (n_jobs=1); the run with all cores is printed too. Clips: the 10 real GTZAN clips
-in ../shared/gtzan-sample when present, else 10 synthetic 30 s WAV files; each gets --variants
-augmented variants.
+other work slows both alike, and both with one BLAS thread. The per-clip ratios use ONE process
+for the stage (GENRE_N_JOBS=1); the run with all cores is printed too. Clips: the 10 real GTZAN
+clips in ../shared/gtzan-sample when present, else 10 synthetic 30 s WAV files; each gets
+--variants augmented variants.
 
     python benchmarks/bench_featurize.py            # seed vs stage, seconds per clip, ratio
     python benchmarks/bench_featurize.py --full     # featurize data/raw + manifest, 2 cores:
@@ -32,7 +35,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from genre import GENRES, audio, augment, params
+from genre import GENRES, audio, augment, extraction, params, paths, spectral
 from genre.augment import build_manifest
 from genre.files import read_csv
 from genre.params import AugmentParams, FeaturizeParams
@@ -87,16 +90,38 @@ def write_clip_files(manifest: pd.DataFrame, index: pd.DataFrame, *, raw: Path, 
     return files
 
 
-def augment_time(manifest: pd.DataFrame, index: pd.DataFrame, *, raw: Path) -> float:
-    """Seconds the stage spends in genre.augment.apply alone (its share of the stage's time)."""
-    paths = dict(zip(index["track_id"], index["path"], strict=True))
+def seed_augment(samples: np.ndarray, row: dict) -> np.ndarray:
+    """The seed's way of making one augmented clip (before writing it to a file)."""
+    if row["transform"] == "noise":
+        rng = np.random.default_rng(int(row["seed"]))
+        power = float(np.mean(np.square(samples, dtype=np.float64)))
+        noise = rng.standard_normal(samples.size) * np.sqrt(power / 10 ** (row["snr_db"] / 10))
+        return (samples + noise).astype(np.float32)
+    if row["transform"] == "shift":
+        return np.roll(samples, round(row["shift_s"] * SR))
+    if row["transform"] == "stretch":
+        out = librosa.effects.time_stretch(samples, rate=row["stretch_rate"])
+        return audio.fit_length(out, samples.size)
+    return samples.copy()
+
+
+def augment_time(manifest: pd.DataFrame, index: pd.DataFrame, *, raw: Path, seed: bool) -> float:
+    """Seconds spent making the augmented clips: the seed's way, or genre.augment.apply as
+    the stage calls it (with the track's STFT, which the stage computes for its features)."""
+    where = dict(zip(index["track_id"], index["path"], strict=True))
     spent = 0.0
     for track, rows in manifest.groupby("track_id", sort=False):
-        samples = audio.read(raw / paths[track], sample_rate=SR).samples
+        samples = audio.read(raw / where[track], sample_rate=SR).samples
         samples = audio.fit_length(samples, int(DURATION * SR))
+        spectrum = spectral.stft(
+            samples, n_fft=spectral.STRETCH_N_FFT, hop_length=spectral.STRETCH_HOP
+        )
         start = time.perf_counter()
         for row in rows.to_dict("records"):
-            augment.apply(samples, row, sample_rate=SR)
+            if seed:
+                seed_augment(samples, row)
+            else:
+                augment.apply(samples, row, sample_rate=SR, spectrum=spectrum)
         spent += time.perf_counter() - start
     return spent
 
@@ -109,7 +134,7 @@ def timed(fn) -> float:
 
 def compare(args: argparse.Namespace) -> None:
     p = FeaturizeParams()
-    settings = stage.Settings(SR, DURATION, p)
+    settings = extraction.Settings(SR, DURATION, p)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         index = make_tracks(tmp / "raw")
@@ -133,13 +158,17 @@ def compare(args: argparse.Namespace) -> None:
                 metrics_path=tmp / "out" / "metrics.json",
             )
 
-        best = {"seed": [], "stage": [], "stage_all": [], "augment": []}
+        run_stage(1)  # warm-up: librosa's lazy imports and numba compilation
+        best = {"seed": [], "seed_augment": [], "stage": [], "stage_all": [], "augment": []}
         for _ in range(args.repeat):
             with threadpool_limits(limits=1):  # as the stage's processes run
                 best["seed"].append(timed(lambda: seed_way(files, p=p)))
+                best["seed_augment"].append(
+                    augment_time(manifest, index, raw=tmp / "raw", seed=True)
+                )
+                best["augment"].append(augment_time(manifest, index, raw=tmp / "raw", seed=False))
             best["stage"].append(timed(lambda: run_stage(1)))
-            best["stage_all"].append(timed(lambda: run_stage(0)))
-            best["augment"].append(augment_time(manifest, index, raw=tmp / "raw"))
+            best["stage_all"].append(timed(lambda: run_stage(os.cpu_count() or 1)))
     per_clip = {name: min(times) / len(files) for name, times in best.items()}
     seed, own = per_clip["seed"], per_clip["stage"]
     print(f"seed's way (file per clip, librosa call per feature): {seed * 1e3:7.1f} ms/clip")
@@ -156,23 +185,28 @@ def compare(args: argparse.Namespace) -> None:
         f"{(own - per_clip['augment']) * 1e3:7.1f} ms/clip  "
         f"ratio {seed / (own - per_clip['augment']):.1f}x"
     )
-    made = seed + per_clip["augment"]  # the seed made its augmented clips before featurizing
+    made = seed + per_clip["seed_augment"]  # the seed made its augmented clips first
     print(
-        f"seed's way incl. making its augmented clips:          {made * 1e3:7.1f} ms/clip  "
-        f"ratio {made / own:.1f}x  (same raw tracks -> same features; WAV writes not counted)"
+        f"  the seed's making of its augmented clips:           "
+        f"{per_clip['seed_augment'] * 1e3:7.1f} ms/clip"
     )
     print(
-        f"stage, n_jobs={os.cpu_count()} (all cores):                           "
-        f"{per_clip['stage_all'] * 1e3:7.1f} ms/clip  ratio {seed / per_clip['stage_all']:.1f}x"
+        f"seed's way incl. making its augmented clips:          {made * 1e3:7.1f} ms/clip  "
+        f"ratio {made / own:.1f}x  (the whole stage, 1 process; WAV writes not counted)"
+    )
+    print(
+        f"stage, GENRE_N_JOBS={os.cpu_count()} (all cores):                     "
+        f"{per_clip['stage_all'] * 1e3:7.1f} ms/clip  ratio {made / per_clip['stage_all']:.1f}x"
+        f"  (against the seed incl. augmentation)"
     )
 
 
 def full(args: argparse.Namespace) -> None:
     """Featurize the project's data/raw + manifest on 2 cores into a temporary folder."""
     data = params.load("data")
-    settings = stage.Settings(data.sample_rate, data.duration_s, params.load("featurize"))
-    index = read_csv(stage.INDEX, columns=["track_id", "genre", "path"], made_by="download")
-    manifest = read_csv(stage.MANIFEST, columns=augment.COLUMNS, made_by="augment")
+    settings = extraction.Settings(data.sample_rate, data.duration_s, params.load("featurize"))
+    index = read_csv(paths.INDEX, columns=["track_id", "genre", "path"], made_by="download")
+    manifest = read_csv(paths.MANIFEST, columns=augment.COLUMNS, made_by="augment")
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         metrics = stage.featurize(
@@ -188,7 +222,7 @@ def full(args: argparse.Namespace) -> None:
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         f"{metrics['clips']} clips ({metrics['skipped']} skipped) of {metrics['tracks']} "
-        f"tracks, n_jobs={args.n_jobs}: {wall:.0f} s wall, {wall / metrics['clips'] * 1e3:.0f} "
+        f"tracks, {args.n_jobs} processes: {wall:.0f} s wall, {wall / metrics['clips'] * 1e3:.0f} "
         f"ms/clip; peak RSS: main process {own:.0f} MiB, largest worker {children:.0f} MiB"
     )
 

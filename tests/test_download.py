@@ -31,7 +31,9 @@ def fake_synthetic(monkeypatch):
     """Stand-in for genre.sources.synthetic: records its arguments, writes 2 clips per genre."""
     calls = []
 
-    def write_synthetic(out_dir, *, clips_per_genre, duration_s, sample_rate, seed, n_jobs=0):
+    def write_synthetic(
+        out_dir, *, clips_per_genre, duration_s, sample_rate, seed, n_jobs=0, genres=GENRES
+    ):
         calls.append(
             dict(
                 out_dir=out_dir,
@@ -45,7 +47,7 @@ def fake_synthetic(monkeypatch):
             write_clip(
                 out_dir / g / f"{g}.{n:05d}.wav", seconds=duration_s, sample_rate=sample_rate
             )
-            for g in GENRES
+            for g in genres
             for n in range(clips_per_genre)
         ]
 
@@ -120,12 +122,12 @@ def run_stage(cwd: Path, data: dict) -> subprocess.CompletedProcess:
         (
             {"source": "local", "local_path": "nowhere"},
             "error: nowhere: folder not found; data.local_path must name a folder laid out "
-            "<genre>/<genre>.<NNNNN>.wav (or .au)",
+            "<genre>/<genre>.<NNNNN>.wav (or .au, .flac, .ogg, .mp3)",
         ),
         (
-            {"source": "local", "local_path": "music"},
-            "error: music/foo/foo.00000.wav: unknown genre 'foo'; known genres: blues, classical, "
-            "country, disco, hiphop, jazz, metal, pop, reggae, rock",
+            {"source": "local", "local_path": "music", "genres": ["blues", "jazz"]},
+            "error: data.genres: genre jazz has no clips in music (its genres: blues, foo): "
+            "remove it from data.genres, or add jazz/jazz.<NNNNN>.wav clips",
         ),
         (
             {"source": "spotify"},
@@ -151,12 +153,14 @@ def test_stage_errors_are_one_line_and_keep_data_raw(tmp_path, data, message):
 def test_stage_runs_as_a_module_and_prints_its_report(tmp_path):
     write_clip(tmp_path / "music" / "genres" / "hiphop" / "hiphop.00004.wav", sample_rate=8000)
     (tmp_path / "music" / "genres" / "hiphop" / "hiphop.00005.wav").write_bytes(b"RIFF....")
+    for clip in ("hiphop.00006", "rock.00000", "rock.00001"):  # enough to split by genre
+        write_clip(tmp_path / "music" / "genres" / clip.split(".")[0] / f"{clip}.wav")
     result = run_stage(tmp_path, {"source": "local", "local_path": "music"})
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stdout.splitlines()
     assert lines[:3] == [
-        "data/raw: 1 clips from local folder music; hiphop 1",
+        "data/raw: 4 clips from local folder music; hiphop 2, rock 2",
         "converted 1 clips to mono 22050 Hz: resampled from 8000 Hz (1)",
         "skipped 1 files (listed in data/raw/skipped.csv):",
     ]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
-from genre import audio, augment, features
+from genre import audio, augment, extraction, features, paths
 from genre.augment import build_manifest
 from genre.errors import GenreError
 from genre.params import AugmentParams, FeaturizeParams
@@ -43,8 +43,10 @@ def one_blas_thread():
 
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Path:
-    """3 tracks (one 2.3 s, cropped; one 1.5 s, padded) x 3 clips each, n_jobs 1."""
+    """3 tracks (one 2.3 s, cropped; one 1.5 s, padded) x 3 clips each, one process."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(extraction.N_JOBS_ENV, "1")
+    monkeypatch.delenv(extraction.DASK_ENV, raising=False)
     tracks = [("blues", "tone", 2.3), ("jazz", "chirp", 1.5), ("rock", "noise", 2.0)]
     rows = []
     for genre, kind, seconds in tracks:
@@ -57,7 +59,7 @@ def project(tmp_path, monkeypatch) -> Path:
     manifest = build_manifest(index, params=AugmentParams(factor=3.0))
     Path("data/augmented").mkdir(parents=True)
     manifest.to_csv("data/augmented/manifest.csv", index=False)
-    write_params(n_jobs=1)
+    write_params()
     return tmp_path
 
 
@@ -89,7 +91,7 @@ def test_stage_writes_features_in_manifest_order(project, one_blas_thread, capsy
     clips = manifest()
     summary = pd.read_parquet(OUT / "summary.parquet")
     sequences = np.load(OUT / "sequences.npy")
-    assert list(summary.columns) == stage.ID_COLUMNS + list(features.FEATURE_NAMES)
+    assert list(summary.columns) == paths.ID_COLUMNS + list(features.FEATURE_NAMES)
     assert summary["clip_id"].tolist() == clips["clip_id"].tolist()
     assert summary["transform"].tolist() == clips["transform"].tolist()
     assert all(summary[name].dtype == np.float32 for name in features.FEATURE_NAMES)
@@ -180,9 +182,14 @@ def test_stale_manifest_is_refused(project):
         stage.main()
 
 
-def test_missing_inputs_and_bad_params_name_the_fix(project):
-    write_params(n_jobs=-1)
-    with pytest.raises(GenreError, match="featurize.n_jobs must be >= 0"):
+def test_missing_inputs_and_bad_settings_name_the_fix(project, monkeypatch):
+    for bad in ("0", "-1", "two"):
+        monkeypatch.setenv("GENRE_N_JOBS", bad)
+        with pytest.raises(GenreError, match=f"GENRE_N_JOBS='{bad}': must be a whole number"):
+            stage.main()
+    monkeypatch.setenv("GENRE_N_JOBS", "1")
+    write_params(n_jobs=1)  # no longer a param: the process count is GENRE_N_JOBS
+    with pytest.raises(GenreError, match="featurize.n_jobs is not a known key"):
         stage.main()
     write_params(window_s=5.0)
     with pytest.raises(GenreError, match=r"featurize.window_s \(5.0\) is longer"):
@@ -204,11 +211,11 @@ def test_cli_prints_one_error_line(project):
     ]
 
 
-def test_bitwise_identical_between_runs_and_n_jobs(project):
+def test_bitwise_identical_between_runs_and_process_counts(project, monkeypatch):
     """Here the test process keeps its default BLAS threads: the stage must pin them itself."""
     outputs = []
-    for n_jobs in (1, 2, 1):
-        write_params(n_jobs=n_jobs)
+    for n_jobs in ("1", "2", "1"):
+        monkeypatch.setenv("GENRE_N_JOBS", n_jobs)
         stage.main()
         outputs.append([(OUT / name).read_bytes() for name in ("sequences.npy", "summary.parquet")])
     assert outputs[0] == outputs[1] == outputs[2]
@@ -218,27 +225,71 @@ def test_results_land_at_their_rows_whatever_order_they_finish(project, monkeypa
     """Out-of-order completion (as with many workers) must not reorder the output."""
     stage.main()
     reference = np.load(OUT / "sequences.npy")
-    real = stage.run_jobs
+    real = extraction.run_jobs
 
     def reversed_jobs(jobs, **kwargs):
         return reversed(list(real(jobs, **kwargs)))
 
-    monkeypatch.setattr(stage, "run_jobs", reversed_jobs)
+    monkeypatch.setattr(extraction, "run_jobs", reversed_jobs)
     stage.main()
     np.testing.assert_array_equal(np.load(OUT / "sequences.npy"), reference)
 
 
-def test_run_jobs_streams_every_track_once_with_a_bounded_queue(project):
-    jobs = (
-        stage.track_jobs(pd.read_csv("data/raw/index.csv"), manifest(), raw_dir=Path("data/raw"))
-        * 3
-    )  # 9 tracks: more than the 2 x n_jobs kept in flight
-    settings = stage.Settings(SR, DURATION, FeaturizeParams())
-    serial = list(stage.run_jobs(jobs, settings=settings, n_jobs=1))
-    parallel = list(stage.run_jobs(jobs, settings=settings, n_jobs=2))
-    assert len(parallel) == len(serial) == 9
+def test_run_jobs_streams_every_track_once_with_a_bounded_queue(project, monkeypatch):
+    """Tracks are taken lazily and at most 2 x n_jobs are dispatched and unfinished at any
+    time (joblib's own counters, read at every dispatch), whatever the number of tracks."""
+    index = pd.read_csv("data/raw/index.csv")
+    jobs = extraction.track_jobs(index, manifest(), raw_dir=Path("data/raw")) * 4  # 12 tracks
+    settings = extraction.Settings(SR, DURATION, FeaturizeParams())
+    in_flight, pulled = [], []
+
+    class Recording(extraction.Parallel):
+        def _dispatch(self, batch):
+            super()._dispatch(batch)
+            in_flight.append(self.n_dispatched_tasks - self.n_completed_tasks)
+
+    def lazily(jobs):
+        for job in jobs:
+            pulled.append(job)
+            yield job
+
+    serial = list(extraction.run_jobs(jobs, settings=settings, n_jobs=1))
+    monkeypatch.setattr(extraction, "Parallel", Recording)
+    parallel = []
+    for results in extraction.run_jobs(lazily(jobs), settings=settings, n_jobs=2):
+        parallel.append(results)
+    assert len(parallel) == len(serial) == 12 == len(pulled) == len(in_flight)
+    assert max(in_flight) == 4  # 2 x n_jobs: filled, never exceeded (one track per task)
 
     def key(results):
         return [(row, result.summary.tobytes()) for row, result in results]
 
     assert sorted(map(key, parallel)) == sorted(map(key, serial))
+
+
+@pytest.mark.slow  # about 45 s on 2 cores: the workers start and import librosa
+def test_a_dask_cluster_gives_the_local_runs_bytes(project, monkeypatch):
+    """GENRE_DASK_SCHEDULER sends the same jobs to a Dask cluster (here a local one: 2 worker
+    processes on 127.0.0.1); the outputs are the local run's, byte for byte."""
+    from distributed import LocalCluster
+
+    names = ("sequences.npy", "summary.parquet", "skipped.csv")
+    stage.main()
+    local = [(OUT / name).read_bytes() for name in names]
+    for name in names:
+        (OUT / name).unlink()
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:  # fmt: skip
+        monkeypatch.setenv(extraction.DASK_ENV, cluster.scheduler_address)
+        stage.main()
+    assert [(OUT / name).read_bytes() for name in names] == local
+
+
+def test_an_unreachable_dask_scheduler_is_one_clear_error(project, monkeypatch):
+    monkeypatch.setattr(extraction, "DASK_TIMEOUT_S", 1)
+    monkeypatch.setenv(extraction.DASK_ENV, "tcp://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(GenreError, match="GENRE_DASK_SCHEDULER=tcp://127.0.0.1:9: cannot reach"):
+        stage.main()
+    assert not OUT.exists() or not any(OUT.iterdir())

@@ -24,8 +24,10 @@ def write_clip(path: Path, *, seconds=1.0, sample_rate=SR, channels=1, freq=440.
     return path
 
 
-def run_local(folder: Path, raw: Path, *, sample_rate=SR) -> tuple[pd.DataFrame, str]:
-    data = download.DataParams(source="local", local_path=str(folder), sample_rate=sample_rate)
+def run_local(folder: Path, raw: Path, *, sample_rate=SR, genres=None) -> tuple[pd.DataFrame, str]:
+    data = download.DataParams(
+        source="local", local_path=str(folder), sample_rate=sample_rate, genres=genres
+    )
     text = download.download(data, raw)
     return pd.read_csv(raw / "index.csv", keep_default_na=False, dtype={"track_id": str}), text
 
@@ -136,15 +138,59 @@ def test_folder_without_audio(tmp_path):
         local.find_clips(tmp_path)
 
 
-def test_unknown_genre_names_the_file_and_the_known_genres(tmp_path):
+def test_any_genre_names_are_the_data_sets_genres_sorted(tmp_path):
+    """Genres are the clips' names, not GTZAN's: any folder of made-up genres, any case."""
+    src = tmp_path / "mine"
+    write_clip(src / "polka" / "polka.00001.flac", freq=300.0)
+    write_clip(src / "chiptune" / "Chiptune.00002.au", freq=600.0)
+    write_clip(src / "chiptune" / "chiptune.00001.wav")
+    write_clip(src / "post-rock_2" / "post-rock_2.00000.wav")
+    index, text = run_local(src, tmp_path / "raw")
+    assert list(index.genre) == ["chiptune", "chiptune", "polka", "post-rock_2"]
+    assert list(index.track_id) == [
+        "chiptune.00001", "chiptune.00002", "polka.00001", "post-rock_2.00000"
+    ]  # fmt: skip
+    assert "4 clips from local folder" in text
+    assert "chiptune 2, polka 1, post-rock_2 1" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "fix"),
+    [
+        ("hip hop", "hip-hop/hip-hop.00003.wav"),
+        ("hip.hop", "hip-hop/hip-hop.00003.wav"),
+        ("80s", "genre-80s/genre-80s.00003.wav"),
+        ("nan", "genre-nan/genre-nan.00003.wav"),
+    ],
+)
+def test_a_genre_name_that_is_not_one_is_refused_in_one_line(tmp_path, name, fix):
     write_clip(tmp_path / "blues" / "blues.00000.wav")
-    bad = write_clip(tmp_path / "foo" / "foo.00000.wav")
+    bad = write_clip(tmp_path / name / f"{name}.00003.wav")
     with pytest.raises(GenreError) as err:
         local.find_clips(tmp_path)
     assert str(err.value) == (
-        f"{bad}: unknown genre 'foo'; known genres: blues, classical, "
-        "country, disco, hiphop, jazz, metal, pop, reggae, rock"
+        f"{bad}: genre name {name!r} is not usable (a lowercase letter, then lowercase letters, "
+        f"digits, - or _): rename the genre's folder and files, e.g. {fix}"
     )
+
+
+def test_data_genres_selects_genres_and_names_one_missing(tmp_path):
+    src = tmp_path / "mine"
+    for genre in ("chiptune", "drone", "polka"):
+        for n in range(2):
+            write_clip(src / genre / f"{genre}.{n:05d}.wav")
+    raw = tmp_path / "raw"
+    index, text = run_local(src, raw, genres=("polka", "chiptune"))
+    assert sorted(set(index.genre)) == ["chiptune", "polka"]
+    assert sorted(p.name for p in raw.iterdir() if p.is_dir()) == ["chiptune", "polka"]
+    assert "left out by data.genres: drone (2 clips)" in text
+    with pytest.raises(GenreError) as err:
+        run_local(src, tmp_path / "raw2", genres=("drone", "zydeco"))
+    assert str(err.value) == (
+        f"data.genres: genre zydeco has no clips in {src} (its genres: chiptune, drone, polka): "
+        "remove it from data.genres, or add zydeco/zydeco.<NNNNN>.wav clips"
+    )
+    assert not (tmp_path / "raw2").exists()
 
 
 def test_missing_folder(tmp_path):

@@ -53,6 +53,15 @@ def test_numbers_are_coerced_to_their_types(tmp_path):
         ("data", {"clips_per_genre": 0}, "data.clips_per_genre must be >= 1"),
         ("data", {"clips_per_genre": 2.5}, "data.clips_per_genre must be a whole number"),
         ("data", {"sample_rate": "fast"}, "data.sample_rate must be a number"),
+        ("data", {"genres": "blues"}, "data.genres must be a list of genre names"),
+        ("data", {"genres": ["blues"]}, "data.genres must list at least 2 genres"),
+        ("data", {"genres": ["blues", "blues"]}, "data.genres lists blues twice"),
+        ("data", {"genres": ["blues", "Hip Hop"]}, "data.genres names 'Hip Hop', not a genre"),
+        (
+            "data",
+            {"genres": ["blues", "polka"]},
+            "data.genres names polka, not a genre of data.source synthetic",
+        ),
         ("augment", {"factor": 0.5}, "augment.factor must be >= 1.0"),
         ("augment", {"noise_snr_db": 10}, "augment.noise_snr_db must be a [min, max] pair"),
         ("augment", {"stretch_rates": [1.25, 0.8]}, "min <= max"),
@@ -73,6 +82,15 @@ def test_bad_values_name_the_key(tmp_path, section, values, message):
     path = write_params(tmp_path, {section: values})
     with pytest.raises(GenreError, match=message.replace("[", r"\[").replace("]", r"\]")):
         params.load(section, path)
+
+
+def test_data_genres_selects_gtzan_genres_or_any_genres_of_a_local_folder(tmp_path):
+    path = write_params(tmp_path, {"data": {"genres": ["rock", "blues"]}})
+    assert params.load("data", path).genres == ("rock", "blues")
+    local = {"source": "local", "local_path": "mine", "genres": ["polka", "drone"]}
+    path = write_params(tmp_path, {"data": local})
+    assert params.load("data", path).genres == ("polka", "drone")  # checked on download
+    assert params.DataParams().genres is None  # every genre of the source
 
 
 def test_ensemble_weights_default_to_zero_for_unnamed_models(tmp_path):

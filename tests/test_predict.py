@@ -1,9 +1,11 @@
 """`genre predict`: audio in any format/rate/channels -> top 3 genres, with known answers from
 tiny hand-weighted models (a zero-crossing-rate detector: noise -> metal, a low tone ->
-classical) that honour the models/<arch>.keras contract."""
+classical) that honour the models/<arch>.keras contract, described (models/<arch>.json,
+models/ensemble.json) as the train and ensemble stages describe theirs."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -15,19 +17,21 @@ import pytest
 import soundfile as sf
 from threadpoolctl import threadpool_limits
 
-from genre import GENRES, cli
+from genre import ARCHITECTURES, GENRES, cli, modelset
 from genre.audio import write_wav
+from genre.errors import GenreError
+from genre.extraction import song_features, split_windows
 from genre.features import FEATURE_NAMES, clip_features, estimate_tuning
+from genre.files import md5sum, write_json
 from genre.params import DataParams, FeaturizeParams
 from genre.predict import (
     MIN_SECONDS,
     Prediction,
     file_features,
     format_line,
-    load_models,
+    load_model_set,
+    predict_file,
     score,
-    song_features,
-    split_windows,
 )
 
 SR = 22050
@@ -104,12 +108,48 @@ def build_models(folder: Path) -> None:
     sequence_model(detect=("disco", "blues")).save(folder / "rnn.keras")
     sequence_model(constant=distribution(LSTM_P)).save(folder / "lstm.keras")
     sequence_model(constant=distribution(BILSTM_P)).save(folder / "bilstm.keras")
-    (folder / "ensemble.json").write_text(json.dumps({"weights": WEIGHTS}))
+    describe_models(folder)
+
+
+def describe_models(
+    folder: Path,
+    archs=ARCHITECTURES,
+    *,
+    data: DataParams = DataParams(duration_s=DURATION_S, sample_rate=SR),  # noqa: B008
+    featurize: FeaturizeParams = FeaturizeParams(),  # noqa: B008
+    genres: tuple[str, ...] = GENRES,
+) -> None:
+    """Write models/<arch>.json for `archs` and models/ensemble.json (from every model's
+    description), as the train and ensemble stages do."""
+    fingerprints = folder.parent / "data"  # stand-ins for data/raw/index.csv, split.csv
+    fingerprints.mkdir(exist_ok=True)
+    (fingerprints / "index.csv").write_text("track_id,genre,path,seconds,sample_rate,md5,note\n")
+    (fingerprints / "split.csv").write_text("clip_id,track_id,genre,transform,subset\n")
+    for arch in archs:
+        description = modelset.describe_model(
+            arch,
+            model_file=folder / f"{arch}.keras",
+            shape=(len(FEATURE_NAMES),) if arch == "mlp" else (STEPS, len(FEATURE_NAMES)),
+            genres=genres,
+            data=data,
+            featurize=featurize,
+            index_path=fingerprints / "index.csv",
+            split_path=fingerprints / "split.csv",
+        )
+        write_json(description, modelset.description_path(arch, folder))
+    if set(archs) != set(ARCHITECTURES):
+        return
+    descriptions = {
+        arch: modelset.read(modelset.description_path(arch, folder), model=arch)
+        for arch in ARCHITECTURES
+    }
+    ensemble = modelset.describe_ensemble(descriptions, weights=WEIGHTS, models_dir=folder)
+    write_json(ensemble, modelset.description_path("ensemble", folder))
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """A project folder with params.yaml and trained-looking models/."""
+    """A project folder with params.yaml and trained-looking, described models/."""
     root = tmp_path_factory.mktemp("project")
     (root / "params.yaml").write_text(PARAMS_YAML)
     build_models(root / "models")
@@ -117,10 +157,9 @@ def project(tmp_path_factory) -> Path:
 
 
 def run_predict(capsys, project: Path, *files, model: str = "mlp", json_out: bool = True):
-    """`genre predict FILE... --model MODEL [--json]` in-process, with the project's params.yaml
-    and models/: (exit code, parsed JSON (or stdout text), stderr lines)."""
-    argv = ["predict", *map(str, files), "--model", model]
-    argv += ["--params", str(project / "params.yaml"), "--models-dir", str(project / "models")]
+    """`genre predict FILE... --model MODEL [--json]` in-process, with the project's models/:
+    (exit code, parsed JSON (or stdout text), stderr lines)."""
+    argv = ["predict", *map(str, files), "--model", model, "--models-dir", str(project / "models")]
     try:
         cli.main(argv + (["--json"] if json_out else []))
         code = 0
@@ -178,9 +217,7 @@ def featurize_stage(root: Path, tracks: dict[str, Path], *, duration_s: float):
     from genre.augment import COLUMNS
 
     root.mkdir(exist_ok=True)
-    (root / "params.yaml").write_text(
-        f"data:\n  duration_s: {duration_s}\n  sample_rate: {SR}\nfeaturize:\n  n_jobs: 1\n"
-    )
+    (root / "params.yaml").write_text(f"data:\n  duration_s: {duration_s}\n  sample_rate: {SR}\n")
     index, manifest = [], []
     for track_id, source in tracks.items():
         genre = track_id.split(".")[0]
@@ -203,7 +240,11 @@ def featurize_stage(root: Path, tracks: dict[str, Path], *, duration_s: float):
         root / "data" / "augmented" / "manifest.csv", index=False
     )
     result = subprocess.run(
-        [sys.executable, "-m", "genre.stages.featurize"], cwd=root, capture_output=True, text=True
+        [sys.executable, "-m", "genre.stages.featurize"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GENRE_N_JOBS": "1"},  # a few tracks: no worker processes to start
     )
     assert result.returncode == 0, result.stderr
     summary = pd.read_parquet(root / "data" / "features" / "summary.parquet")
@@ -218,7 +259,7 @@ def assert_predict_features_equal_featurize(root: Path, tracks: dict[str, Path],
     staged = featurize_stage(root, tracks, duration_s=duration_s)
     data = DataParams(duration_s=duration_s, sample_rate=SR)
     for track_id, path in tracks.items():
-        summary, sequence = file_features(path, data=data, featurize=FeaturizeParams(n_jobs=1))
+        summary, sequence = file_features(path, data=data, featurize=FeaturizeParams())
         assert summary.shape == (1, 44)  # one window: <= 1.5 training clips
         np.testing.assert_array_equal(summary[0], staged[track_id][0], err_msg=track_id)
         np.testing.assert_array_equal(sequence[0], staged[track_id][1], err_msg=track_id)
@@ -335,7 +376,7 @@ def test_model_choice_and_weighted_ensemble(capsys, project, tmp_path):
 
 def test_each_model_scores_all_windows_of_a_file_in_one_call(project):
     """Speed: one call per model per file, whatever the number of windows."""
-    models = load_models(project / "models", choice="ensemble", steps=STEPS)
+    models = load_model_set(project / "models", choice="ensemble").models
     assert set(models) == {"mlp", "lstm", "bilstm"}  # zero weight: rnn not even loaded
     calls = []
 
@@ -350,7 +391,8 @@ def test_each_model_scores_all_windows_of_a_file_in_one_call(project):
     summary, sequence = np.zeros((7, 44), np.float32), np.zeros((7, STEPS, 44), np.float32)
     probabilities = score(counting, summary=summary, sequence=sequence)
     assert sorted(calls, key=len) == [(7, 44), (7, STEPS, 44), (7, STEPS, 44)]
-    assert probabilities.sum() == pytest.approx(1.0)
+    assert probabilities.shape == (7, len(GENRES))  # per window
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -377,7 +419,7 @@ def test_text_output_is_one_line_per_file(capsys, project, tmp_path):
     code, out, _ = run_predict(capsys, project, song, json_out=False)
     assert code == 0
     assert out.splitlines() == [f"{song}: classical 100.0%, blues 0.0%, country 0.0% (3 windows)"]
-    line = Prediction(str(song), distribution({"rock": 0.621, "metal": 0.21}), windows=1)
+    line = Prediction(str(song), distribution({"rock": 0.621, "metal": 0.21})[None], GENRES)
     assert format_line(line) == f"{song}: rock 62.1%, metal 21.0%, blues 2.1% (1 window)"
 
 
@@ -413,7 +455,11 @@ def test_bad_files_get_one_error_line_each_and_the_rest_are_predicted(capsys, pr
     files = [good, *(path for path, _ in bad.values()), good]
     code, out, err = run_predict(capsys, project, *files)
     assert code == 1
-    assert [r["file"] for r in out] == [str(good), str(good)]
+    assert [r["file"] for r in out] == list(map(str, files))  # every file answered, in order
+    assert [("top" in r, "error" in r) for r in out] == [(True, False)] + [(False, True)] * len(
+        bad
+    ) + [(True, False)]
+    assert [r["error"] for r in out[1:-1]] == [line.removeprefix("error: ") for line in err]
     assert len(err) == len(bad)
     for line, (path, reason) in zip(err, bad.values(), strict=True):
         assert line.startswith(f"error: {path}: ") and reason in line
@@ -422,7 +468,6 @@ def test_bad_files_get_one_error_line_each_and_the_rest_are_predicted(capsys, pr
 @pytest.mark.parametrize("model", ["ensemble", "lstm"])
 def test_no_trained_models_yet(capsys, tmp_path, model):
     (tmp_path / "models").mkdir()
-    (tmp_path / "params.yaml").write_text(PARAMS_YAML)
     song = write(tmp_path / "song.wav", noise(5), sr=SR)
     code, out, err = run_predict(capsys, tmp_path, song, model=model)
     assert code == 1 and out is None
@@ -434,7 +479,7 @@ def test_model_that_does_not_load(capsys, tmp_path):
     models = tmp_path / "models"
     models.mkdir()
     (models / "mlp.keras").write_bytes(b"PK\x03\x04 not really a keras zip")
-    (tmp_path / "params.yaml").write_text(PARAMS_YAML)
+    describe_models(models, archs=["mlp"])  # the description matches the file (its md5)
     song = write(tmp_path / "song.wav", noise(5), sr=SR)
     code, _, err = run_predict(capsys, tmp_path, song, model="mlp")
     assert code == 1
@@ -442,15 +487,203 @@ def test_model_that_does_not_load(capsys, tmp_path):
     assert line.startswith(f"error: {models / 'mlp.keras'} is not a loadable Keras model")
 
 
-def test_model_trained_for_other_feature_settings(capsys, project, tmp_path):
-    """data.duration_s 5 gives 10 steps; the rnn was built for 20: retrain, says predict."""
-    (tmp_path / "params.yaml").write_text(PARAMS_YAML.replace("duration_s: 10.0", "duration_s: 5"))
-    os.symlink(project / "models", tmp_path / "models")
-    song = write(tmp_path / "song.wav", noise(5), sr=SR)
-    code, _, err = run_predict(capsys, tmp_path, song, model="rnn")
-    assert code == 1
+def test_a_model_set_of_other_genres_predicts_them(capsys, tmp_path):
+    """Models trained on a folder of 3 made-up genres (the description lists them): predict
+    names them, with probabilities over those 3; a description of another genre count is
+    refused."""
+    import keras
+
+    three = ("chiptune", "drone", "polka")
+    models = tmp_path / "models"
+    models.mkdir()
+    inputs = keras.Input((len(FEATURE_NAMES),))
+    layer = keras.layers.Dense(len(three), activation="softmax")
+    outputs = layer(inputs)
+    kernel, bias = np.zeros((len(FEATURE_NAMES), 3), np.float32), np.zeros(3, np.float32)
+    kernel[ZCR, 0], kernel[ZCR, 1], bias[0], bias[1] = 1000, -1000, -50, 50  # noise: chiptune
+    layer.set_weights([kernel, bias])
+    keras.Model(inputs, outputs).save(models / "mlp.keras")
+    describe_models(models, archs=["mlp"], genres=three)
+    songs = [
+        write(tmp_path / "noise.wav", noise(5), sr=SR),
+        write(tmp_path / "tone.wav", tone(5), sr=SR),
+    ]
+    code, out, err = run_predict(capsys, tmp_path, *songs, model="mlp")
+    assert code == 0, err
+    assert [r["top"][0]["genre"] for r in out] == ["chiptune", "drone"]
+    for result in out:
+        assert sorted(t["genre"] for t in result["top"]) == list(three)
+        assert sum(t["probability"] for t in result["top"]) == pytest.approx(1.0, abs=1e-5)
+    assert load_model_set(models, choice="mlp").genres == three
+    code, text, _ = run_predict(capsys, tmp_path, songs[1], model="mlp", json_out=False)
+    assert text.splitlines() == [f"{songs[1]}: drone 100.0%, polka 0.0%, chiptune 0.0% (1 window)"]
+    describe_models(models, archs=["mlp"])  # GTZAN's 10 genres for a model of 3 outputs
+    code, _, err = run_predict(capsys, tmp_path, songs[0], model="mlp")
+    assert code == 1 and "predicts 3 classes, but" in err[0] and "lists 10 genres" in err[0]
+
+
+# --- the models say what they need; predict never reads params.yaml -------------------------
+
+
+def described_copy(project: Path, folder: Path) -> Path:
+    """A copy of the project's described models/ in folder/models, to edit."""
+    shutil.copytree(project / "models", folder / "models")
+    return folder / "models"
+
+
+def test_predict_uses_the_models_settings_not_the_workspace_params(
+    capsys, project, tmp_path, monkeypatch
+):
+    """Edited, then broken, params.yaml in the working folder: the same answers, with features
+    computed at the settings the models were trained with (their description)."""
+    song = write(tmp_path / "song.wav", np.concatenate([noise(10), tone(10)]), sr=44100)
+    monkeypatch.chdir(project)
+    code, before, err = run_predict(capsys, project, song, model="ensemble")
+    assert code == 0, err
+    seen = []
+
+    def recording(file, *, data, featurize):
+        seen.append((data.sample_rate, data.duration_s, featurize))
+        return file_features(file, data=data, featurize=featurize)
+
+    monkeypatch.setattr("genre.predict.file_features", recording)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    described_copy(project, workspace)
+    monkeypatch.chdir(workspace)
+    edited = PARAMS_YAML.replace("hop_length: 512", "hop_length: 256")
+    edited = edited.replace(f"duration_s: {DURATION_S}", "duration_s: 5").replace(
+        f"sample_rate: {SR}", "sample_rate: 16000"
+    )
+    for params_yaml in (edited, "featurize: [not, a, mapping\n"):
+        (workspace / "params.yaml").write_text(params_yaml)
+        code, after, err = run_predict(capsys, workspace, song, model="ensemble")
+        assert code == 0, err
+        assert after == before
+    assert seen == [(SR, DURATION_S, FeaturizeParams())] * 2
+
+
+def test_model_set_api_for_other_code(project, tmp_path):
+    """What the web page uses: the description, the genres, per-window probabilities."""
+    model_set = load_model_set(project / "models")
+    assert model_set.choice == "ensemble" and model_set.genres == GENRES
+    description = model_set.description
+    assert description["sample_rate"] == SR and description["duration_s"] == DURATION_S
+    assert description["featurize"]["hop_length"] == 512 and description["genres"] == list(GENRES)
+    assert description["data"]["source"] == "synthetic"
+    assert description["models"]["rnn"]["input_shape"] == [STEPS, len(FEATURE_NAMES)]
+    song = write(tmp_path / "song.wav", np.concatenate([noise(20), tone(10)]), sr=SR)
+    prediction = predict_file(song, model_set=model_set)
+    assert prediction.windows == 3 and prediction.window_probabilities.shape == (3, len(GENRES))
+    # weights mlp 2, lstm 1, bilstm 1 (rnn 0): noise, noise, then a tone (classical for the mlp)
+    others = distribution(LSTM_P) + distribution(BILSTM_P)
+    for window, genre in enumerate(["metal", "metal", "classical"]):
+        want = (2 * np.eye(len(GENRES))[GENRES.index(genre)] + others) / 4
+        np.testing.assert_allclose(prediction.window_probabilities[window], want, atol=1e-4)
+    np.testing.assert_allclose(
+        prediction.probabilities, prediction.window_probabilities.mean(axis=0)
+    )
+    assert prediction.top(1)[0][0] == "metal"
+    lstm = load_model_set(project / "models", choice="lstm")
+    assert lstm.description["model"] == "lstm" and set(lstm.models) == {"lstm"}
+
+
+def refusal(capsys, folder: Path, model: str = "ensemble") -> str:
+    """The one error line `genre predict --model MODEL` gives with folder/models."""
+    song = write(folder / "song.wav", noise(5), sr=SR)
+    code, out, err = run_predict(capsys, folder, song, model=model)
+    assert code == 1 and out is None
     (line,) = err
-    assert "takes inputs shaped (None, 20, 44)" in line and "(None, 10, 44)" in line
+    assert line.startswith("error: ") and "dvc repro" in line
+    return line
+
+
+def edit_description(path: Path, change) -> None:
+    description = json.loads(path.read_text())
+    change(description)
+    path.write_text(json.dumps(description))
+
+
+def test_refuses_a_model_its_description_does_not_describe(capsys, project, tmp_path):
+    models = described_copy(project, tmp_path)
+    shutil.copy(models / "lstm.keras", models / "rnn.keras")  # replaced: md5 differs
+    line = refusal(capsys, tmp_path, "rnn")
+    assert f"{models / 'rnn.keras'} is not the model {models / 'rnn.json'} describes" in line
+
+
+def test_refuses_a_description_whose_shape_disagrees_with_the_saved_model(
+    capsys, project, tmp_path
+):
+    """rnn.json edited to say 5 s clips (10 steps of 0.5 s); rnn.keras takes 20 steps."""
+    models = described_copy(project, tmp_path)
+
+    def five_seconds(description):
+        description["duration_s"] = 5.0
+        description["input_shape"] = [10, len(FEATURE_NAMES)]
+
+    edit_description(models / "rnn.json", five_seconds)
+    line = refusal(capsys, tmp_path, "rnn")
+    assert f"{models / 'rnn.keras'} takes inputs shaped (None, 20, 44)" in line
+    assert f"but {models / 'rnn.json'} describes (None, 10, 44)" in line
+    edit_description(models / "rnn.json", lambda d: d.update(input_shape=[20, 44]))
+    line = refusal(capsys, tmp_path, "rnn")  # its own settings give 10 steps, it says 20
+    assert "says rnn takes inputs shaped (20, 44), but its settings" in line and "(10, 44)" in line
+
+
+@pytest.mark.parametrize(
+    ("arch", "section", "key", "value", "was"),
+    [("lstm", "featurize", "hop_length", 256, 512), ("bilstm", "data", "index_md5", "0", None)],
+)
+def test_refuses_models_that_disagree_with_each_other(
+    capsys, project, tmp_path, arch, section, key, value, was
+):
+    """lstm.json says hop 256, the set (ensemble.json) 512; bilstm.json was trained on other
+    data: the models come from different runs."""
+    models = described_copy(project, tmp_path)
+    was = was or json.loads((models / "ensemble.json").read_text())[section][key]
+    edit_description(models / f"{arch}.json", lambda d: d[section].update({key: value}))
+    line = refusal(capsys, tmp_path)
+    assert line == (
+        f"error: {models / f'{arch}.json'} disagrees with {models / 'ensemble.json'} on "
+        f"{section}.{key} ({value} vs {was}): the models come from different runs; "
+        f"{modelset.REBUILD}"
+    )
+    with pytest.raises(GenreError, match=f"{arch}.json disagrees with .*mlp.json on {section}"):
+        descriptions = {a: modelset.read(models / f"{a}.json", model=a) for a in ARCHITECTURES}
+        modelset.describe_ensemble(descriptions, weights=WEIGHTS, models_dir=models)
+
+
+def test_refuses_a_model_retrained_after_the_ensemble(capsys, project, tmp_path):
+    """mlp.keras and mlp.json retrained together (on other data) after ensemble.json."""
+    models = described_copy(project, tmp_path)
+    (models / "mlp.keras").write_bytes((models / "rnn.keras").read_bytes())
+    edit_description(models / "mlp.json", lambda d: d.update(md5=md5sum(models / "mlp.keras")))
+    line = refusal(capsys, tmp_path)
+    assert f"{models / 'mlp.json'} disagrees with {models / 'ensemble.json'} on md5" in line
+
+
+@pytest.mark.parametrize(
+    ("what", "change", "expected"),
+    [
+        ("old ensemble.json", "weights only", "is not a model description of format 1"),
+        ("no lstm.json", "missing", "lstm.json is missing: the model has no description"),
+        ("unreadable", "garbage", "ensemble.json is unreadable"),
+        ("other features", "features", "the models take features this code does not compute"),
+    ],
+)
+def test_refuses_a_model_set_without_a_usable_description(
+    capsys, project, tmp_path, what, change, expected
+):
+    models = described_copy(project, tmp_path)
+    if change == "weights only":  # as written before models described themselves
+        (models / "ensemble.json").write_text(json.dumps({"weights": WEIGHTS}))
+    elif change == "missing":
+        (models / "lstm.json").unlink()
+    elif change == "garbage":
+        (models / "ensemble.json").write_text("{not json")
+    else:
+        edit_description(models / "ensemble.json", lambda d: d["features"].reverse())
+    assert expected in refusal(capsys, tmp_path), what
 
 
 # --- the installed console command ----------------------------------------------------------

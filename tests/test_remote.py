@@ -4,6 +4,7 @@ import functools
 import hashlib
 import http.server
 import io
+import re
 import socket
 import stat
 import tarfile
@@ -23,6 +24,8 @@ from genre.stages import download
 
 SR = 22050
 GENRES3 = ("blues", "jazz", "rock")
+TINY_LENGTHS = {f"{g}.0000{n}": SR for g in GENRES3 for n in range(2)}  # gtzan_tar's clips
+SAMPLE = Path(__file__).parents[1] / ".." / "shared" / "gtzan-sample"
 
 
 def clip_bytes(*, seconds=1.0, sample_rate=SR, fmt="AU", freq=440.0) -> bytes:
@@ -89,6 +92,16 @@ def server(tmp_path):
     class Handler(QuietHandler):
         def do_GET(self):
             requests.append(self.path)
+            marker = folder / f"{self.path.lstrip('/')}.cut"  # cut this transfer short, once
+            if marker.exists():
+                marker.unlink()
+                data = (folder / self.path.lstrip("/")).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.close_connection = True
+                return
             super().do_GET()
 
     httpd = http.server.ThreadingHTTPServer(
@@ -119,7 +132,10 @@ def test_constants_are_the_published_archives():
 def test_gtzan_source_downloads_once_and_lays_out_data_raw(server, tmp_path, monkeypatch):
     base, folder, requests = server
     archive = gtzan_tar(folder / "genres.tar.gz")
-    monkeypatch.setitem(download.ARCHIVES, "gtzan", (f"{base}/genres.tar.gz", md5(archive)))
+    monkeypatch.setitem(
+        download.ARCHIVES, "gtzan", (remote.Mirror(f"{base}/genres.tar.gz", md5(archive)),)
+    )
+    monkeypatch.setattr(remote, "gtzan_lengths", lambda: TINY_LENGTHS)
     raw, cache = tmp_path / "data" / "raw", tmp_path / "cache"
     data = download.DataParams(source="gtzan")
 
@@ -135,6 +151,8 @@ def test_gtzan_source_downloads_once_and_lays_out_data_raw(server, tmp_path, mon
         assert sf.info(raw / row.path).subtype == "PCM_16"
     assert pd.read_csv(raw / "skipped.csv").empty
     assert "6 clips from gtzan" in text and "blues 2, jazz 2, rock 2" in text
+    sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert f"archive used: {base}/genres.tar.gz (sha256 {sha})" in text
     # cached: a second run verifies the cached archive instead of downloading it again
     download.download(data, raw, cache_dir=cache)
     assert requests == ["/genres.tar.gz"]
@@ -268,7 +286,10 @@ def test_unsafe_zip_members_are_refused(tmp_path, info, why):
 def test_unsafe_archive_through_the_stage_keeps_the_old_data_raw(server, tmp_path, monkeypatch):
     base, folder, _ = server
     archive = gtzan_tar(folder / "genres.tar.gz", extra=[("../evil.txt", b"x", {})])
-    monkeypatch.setitem(download.ARCHIVES, "gtzan", (f"{base}/genres.tar.gz", md5(archive)))
+    monkeypatch.setitem(
+        download.ARCHIVES, "gtzan", (remote.Mirror(f"{base}/genres.tar.gz", md5(archive)),)
+    )
+    monkeypatch.setattr(remote, "gtzan_lengths", lambda: TINY_LENGTHS)
     raw = tmp_path / "data" / "raw"
     raw.mkdir(parents=True)
     (raw / "index.csv").write_text("old")
@@ -294,15 +315,15 @@ def test_missing_file_on_the_server_names_the_http_status(server, tmp_path):
         remote.fetch(f"{base}/nope.zip", known_hash="0" * 32, cache_dir=tmp_path / "cache")
 
 
-def test_an_archive_of_unknown_genres_names_the_file_inside_the_archive(server, tmp_path):
+def test_an_archive_of_a_bad_genre_name_names_the_file_inside_the_archive(server, tmp_path):
     base, folder, _ = server
     archive = folder / "odd.tar.gz"
     with tarfile.open(archive, "w:gz") as tf:
-        add_tar(tf, "genres/foo/foo.00000.au", clip_bytes())
+        add_tar(tf, "genres/hip hop/hip hop.00000.au", clip_bytes())
     with pytest.raises(
         GenreError,
-        match=r"-odd\.tar\.gz/genres/foo/foo\.00000\.au: unknown "
-        r"genre 'foo'; known genres: blues, classical",
+        match=r"-odd\.tar\.gz/genres/hip hop/hip hop\.00000\.au: genre name "
+        r"'hip hop' is not usable",
     ):
         remote.import_archive(
             f"{base}/odd.tar.gz",
@@ -318,3 +339,206 @@ def test_cache_dir_defaults_to_the_os_cache_and_follows_the_environment(monkeypa
     assert remote.default_cache_dir() == Path(remote.pooch.os_cache("genre"))
     monkeypatch.setenv(remote.CACHE_ENV, str(tmp_path))
     assert remote.default_cache_dir() == tmp_path
+
+
+# --- full GTZAN: mirrors tried in order, checked by content -------------------------------
+
+
+def repack_tar(path: Path, *, fmt="WAV", lengths=None, rate=SR, channels=1, apple=True) -> Path:
+    """A tiny repack like Hugging Face's: genres/<genre>/<genre>.0000N.wav, with macOS `._*`
+    AppleDouble entries beside the clips (and one for the genres folder)."""
+    lengths = TINY_LENGTHS if lengths is None else lengths
+    suffix = fmt.lower()
+    with tarfile.open(path, "w:gz") as tf:
+        if apple:
+            add_tar(tf, "._genres", b"\x00\x05\x16\x07Mac OS X        ")
+        for i, (track, n) in enumerate(lengths.items()):
+            genre = track.split(".")[0]
+            t = np.arange(n) / rate
+            x = 0.4 * np.sin(2 * np.pi * (220.0 + 30 * i) * t)
+            buf = io.BytesIO()
+            data = np.column_stack([x] * channels) if channels > 1 else x
+            sf.write(buf, data, rate, format=fmt, subtype="PCM_16")
+            add_tar(tf, f"genres/{genre}/{track}.{suffix}", buf.getvalue())
+            if apple:
+                add_tar(tf, f"genres/{genre}/._{track}.{suffix}", b"\x00\x05\x16\x07junk")
+    return path
+
+
+def import_tiny(mirrors, tmp_path, **kwargs):
+    return remote.import_mirrors(
+        mirrors,
+        tmp_path / "raw",
+        sample_rate=SR,
+        cache_dir=tmp_path / "cache",
+        expected=kwargs.pop("expected", TINY_LENGTHS),
+        **kwargs,
+    )
+
+
+def test_gtzan_mirrors_are_tried_in_order_with_the_md5_only_for_the_original():
+    assert [m.url for m in remote.GTZAN_MIRRORS] == [
+        "https://huggingface.co/datasets/marsyas/gtzan/resolve/main/data/genres.tar.gz",
+        "https://archive.org/download/gtzan_genre/genres.tar.gz",
+        "http://opihi.cs.uvic.ca/sound/genres.tar.gz",
+    ]
+    assert [m.md5 for m in remote.GTZAN_MIRRORS] == [None, None, remote.GTZAN_MD5]
+    assert download.ARCHIVES["gtzan"] == remote.GTZAN_MIRRORS
+
+
+def test_shipped_lengths_are_gtzans_1000_tracks():
+    lengths = remote.gtzan_lengths()
+    assert len(lengths) == 1000
+    assert sorted({t.split(".")[0] for t in lengths}) == sorted(download.GENRES)
+    assert {t.split(".")[1] for t in lengths} == {f"{n:05d}" for n in range(100)}
+    assert min(lengths.values()) >= 660000 and max(lengths.values()) <= 675808
+
+
+@pytest.mark.skipif(not SAMPLE.is_dir(), reason="../shared/gtzan-sample (real GTZAN) is absent")
+def test_shipped_lengths_are_the_samples_of_real_gtzan_clips():
+    clips = sorted(SAMPLE.glob("*/*.wav"))
+    assert len(clips) == 10
+    for path in clips:
+        data, rate = sf.read(path, dtype="int16", always_2d=True)
+        assert (rate, data.shape[1]) == (SR, 1)
+        assert len(data) == remote.gtzan_lengths()[path.stem], path.name
+
+
+def test_first_mirror_down_the_second_is_used(server, closed_url, tmp_path, capsys):
+    base, folder, requests = server
+    archive = repack_tar(folder / "genres.tar.gz")
+    imported = import_tiny(
+        (remote.Mirror(closed_url), remote.Mirror(f"{base}/genres.tar.gz")), tmp_path
+    )
+    written = sorted(p.stem for p in (tmp_path / "raw").rglob("*.wav"))
+    assert written == sorted(TINY_LENGTHS) and imported.skipped == []
+    sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert imported.origin == f"{base}/genres.tar.gz (sha256 {sha})"
+    err = capsys.readouterr().err
+    assert f"mirror failed: cannot download {closed_url} (connection error); trying the next" in err
+    assert requests == ["/genres.tar.gz"]
+
+
+@pytest.mark.parametrize("fmt", ["WAV", "AU"])
+def test_a_repack_with_appledouble_entries_is_accepted(server, tmp_path, fmt):
+    base, folder, _ = server
+    repack_tar(folder / "genres.tar.gz", fmt=fmt)
+    imported = import_tiny((remote.Mirror(f"{base}/genres.tar.gz"),), tmp_path)
+    raw = tmp_path / "raw"
+    assert sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*")) == sorted(
+        [*GENRES3, *(f"{t.split('.')[0]}/{t}.wav" for t in TINY_LENGTHS)]
+    )
+    assert imported.skipped == [] and set(imported.notes.values()) == {""}
+    for track, n in TINY_LENGTHS.items():
+        assert sf.info(raw / track.split(".")[0] / f"{track}.wav").frames == n
+
+
+def test_only_the_clip_members_are_extracted(tmp_path):
+    archive = repack_tar(tmp_path / "genres.tar.gz")
+    with tarfile.open(archive) as tf:
+        names = tf.getnames()
+    assert any("._" in n for n in names)
+    remote.extract(archive, tmp_path / "out", keep=remote.is_gtzan_clip)
+    got = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")
+    )
+    assert got == sorted(f"genres/{t.split('.')[0]}/{t}.wav" for t in TINY_LENGTHS)
+
+
+WRONG = [
+    (
+        {"lengths": {**TINY_LENGTHS, "rock.00001": SR - 1}},
+        r"rock\.00001 has 22049 samples, GTZAN's track has 22050",
+    ),
+    ({"rate": 44100}, r"blues\.00000 is 44100 Hz with 1 channel\(s\), not 22050 Hz mono"),
+    ({"channels": 2}, r"blues\.00000 is 22050 Hz with 2 channel\(s\), not 22050 Hz mono"),
+    (
+        {"lengths": {k: v for k, v in TINY_LENGTHS.items() if k != "jazz.00001"}},
+        r"expected 6 clips in 3 genres, found 5: missing 1 \(jazz\.00001\)",
+    ),
+    (
+        {"lengths": {**TINY_LENGTHS, "pop.00000": SR}},
+        r"expected 6 clips in 3 genres, found 7: unexpected 1 \(pop\.00000\)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "what"), WRONG)
+def test_wrong_content_is_refused_naming_the_mirror_and_what_failed(
+    server, tmp_path, capsys, kind, what
+):
+    base, folder, _ = server
+    url = f"{base}/genres.tar.gz"
+    repack_tar(folder / "genres.tar.gz", **kind)
+    with pytest.raises(GenreError) as err:
+        import_tiny((remote.Mirror(url),), tmp_path)
+    message = str(err.value)
+    assert "\n" not in message
+    assert re.search(
+        rf"no mirror worked \({re.escape(url)} refused: {what}\); download the Kaggle", message
+    )
+    assert "data.source: local" in message
+    assert re.search(
+        rf"mirror failed: {re.escape(url)} refused: {what}; trying the next",
+        capsys.readouterr().err,
+    )
+    assert not (tmp_path / "raw").exists()
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == []  # refused copy deleted
+
+
+def test_a_refused_mirror_falls_through_to_a_good_one(server, tmp_path):
+    base, folder, _ = server
+    repack_tar(folder / "bad.tar.gz", rate=16000)
+    repack_tar(folder / "good.tar.gz", fmt="AU", apple=False)
+    imported = import_tiny(
+        (remote.Mirror(f"{base}/bad.tar.gz"), remote.Mirror(f"{base}/good.tar.gz")), tmp_path
+    )
+    assert imported.origin.startswith(f"{base}/good.tar.gz (sha256 ")
+
+
+def test_every_mirror_failing_names_them_all_and_points_to_kaggle(server, closed_url, tmp_path):
+    base, folder, _ = server
+    archive = repack_tar(folder / "genres.tar.gz")
+    mirrors = (
+        remote.Mirror(closed_url),
+        remote.Mirror(f"{base}/missing.tar.gz"),
+        remote.Mirror(f"{base}/genres.tar.gz", md5="0" * 32),  # the original: md5 checked
+    )
+    with pytest.raises(GenreError) as err:
+        import_tiny(mirrors, tmp_path)
+    message = str(err.value)
+    assert message.startswith(
+        f"no mirror worked (cannot download {closed_url} (connection error) | "
+    )
+    assert f"cannot download {base}/missing.tar.gz (HTTP 404 " in message
+    assert f"the download of {base}/genres.tar.gz is corrupt (its md5 is not {'0' * 32})" in message
+    assert "kaggle.com" in message and "data.source: local" in message
+    assert md5(archive) != "0" * 32
+
+
+def test_an_interrupted_transfer_is_restarted(server, tmp_path, capsys):
+    base, folder, requests = server
+    archive = repack_tar(folder / "genres.tar.gz")
+    (folder / "genres.tar.gz.cut").touch()  # the first transfer stops halfway
+    imported = import_tiny((remote.Mirror(f"{base}/genres.tar.gz"),), tmp_path)
+    assert requests == ["/genres.tar.gz", "/genres.tar.gz"]
+    assert "interrupted" in capsys.readouterr().err
+    assert len(list((tmp_path / "raw").rglob("*.wav"))) == len(TINY_LENGTHS)
+    cached = tmp_path / "cache" / remote.pooch.utils.unique_file_name(f"{base}/genres.tar.gz")
+    assert cached.read_bytes() == archive.read_bytes()
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [cached.name]  # no partial file
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() in imported.origin
+
+
+def test_a_transfer_interrupted_every_time_fails_cleanly_then_recovers(
+    server, tmp_path, monkeypatch
+):
+    base, folder, _ = server
+    repack_tar(folder / "genres.tar.gz")
+    monkeypatch.setattr(remote, "RETRIES", 0)
+    (folder / "genres.tar.gz.cut").touch()
+    with pytest.raises(GenreError, match=r"cannot download .*genres\.tar\.gz \(chunked"):
+        import_tiny((remote.Mirror(f"{base}/genres.tar.gz"),), tmp_path)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == []  # nothing half-written kept
+    import_tiny((remote.Mirror(f"{base}/genres.tar.gz"),), tmp_path)  # the next run starts over
+    assert len(list((tmp_path / "raw").rglob("*.wav"))) == len(TINY_LENGTHS)

@@ -11,7 +11,7 @@ import yaml
 
 from genre import GENRES
 from genre.errors import GenreError
-from genre.inputs import Inputs, load_inputs
+from genre.inputs import Inputs, labels, load_inputs
 from genre.params import ModelParams, TrainParams
 from genre.training import class_weights, train, validation_mask
 
@@ -19,7 +19,7 @@ TINY_MODEL = ModelParams(units=8, layers=1, dropout=0.1)
 TINY_TRAIN = TrainParams(epochs=3, batch_size=16, patience=2, val_size=0.25, seed=7)
 
 
-def fabricate(*, tracks: int = 6, clips: int = 3, steps: int = 5, seed: int = 0):
+def fabricate(*, tracks: int = 6, clips: int = 3, steps: int = 5, seed: int = 0, genres=GENRES):
     """Per genre, a distinct offset on one feature: learnable, with ids like the real ones.
     Two tracks per genre (the first ones) are test tracks; clip 0 of a track is the original."""
     rng = np.random.default_rng(seed)
@@ -31,12 +31,12 @@ def fabricate(*, tracks: int = 6, clips: int = 3, steps: int = 5, seed: int = 0)
             "transform": "original" if c == 0 else "noise",
             "subset": "test" if t < 2 else "train",
         }
-        for genre in GENRES
+        for genre in genres
         for t in range(tracks)
         for c in range(clips)
     ]
     split = pd.DataFrame(rows)
-    g = np.array([GENRES.index(x) for x in split["genre"]])
+    g = np.array([list(genres).index(x) for x in split["genre"]])
     sequences = rng.normal(size=(len(split), steps, 44)).astype("float32") * 5 + 100
     sequences[np.arange(len(split)), :, g] += 25  # genre k: feature k is high
     return split, sequences
@@ -52,7 +52,10 @@ def write_project(root: Path, split: pd.DataFrame, sequences: np.ndarray, **trai
     summary.to_parquet(root / "data/features/summary.parquet", index=False)
     np.save(root / "data/features/sequences.npy", sequences)
     split.to_csv(root / "data/split/split.csv", index=False)
+    (root / "data/raw").mkdir(parents=True)  # the model description fingerprints the index
+    split[["track_id", "genre"]].drop_duplicates().to_csv(root / "data/raw/index.csv", index=False)
     params = {
+        "data": {"duration_s": 0.5 * sequences.shape[1]},  # featurize.window_s 0.5 per step
         "model": {"units": 8, "layers": 1, "dropout": 0.1},
         "train": {"epochs": 3, "batch_size": 16, "patience": 2, "val_size": 0.25, **train},
     }
@@ -79,10 +82,19 @@ def test_validation_part_is_whole_tracks_stratified_by_genre():
     assert not np.array_equal(val, validation_mask(rows, val_size=0.25, seed=2))
 
 
-def test_validation_needs_two_tracks():
+def test_validation_needs_two_tracks_in_some_genre():
     rows = pd.DataFrame({"track_id": ["a.1"] * 3, "genre": ["blues"] * 3})
-    with pytest.raises(GenreError, match="only 1 training track"):
+    with pytest.raises(GenreError, match="at most 1 training track.*data.clips_per_genre"):
         validation_mask(rows, val_size=0.2, seed=0)
+
+
+def test_validation_part_of_tiny_data_takes_one_track_per_genre():
+    """4 training tracks per genre cannot make 7 folds (val_size 0.15): one fold of 4 instead."""
+    split, _ = fabricate(tracks=6, clips=2)
+    rows = split[split["subset"] == "train"].reset_index(drop=True)
+    assert rows.groupby("genre")["track_id"].nunique().max() == 4
+    val = validation_mask(rows, val_size=0.15, seed=0)
+    assert rows[val].groupby("genre")["track_id"].nunique().to_dict() == dict.fromkeys(GENRES, 1)
 
 
 def test_class_weights_only_when_unbalanced():
@@ -107,6 +119,25 @@ def test_missing_inputs_name_the_stage_to_run(project):
         load_inputs("mlp")
 
 
+def test_a_data_set_of_other_genres_is_labelled_and_predicted_over_its_own_genres():
+    """3 made-up genres, listed in no particular order: the genre list is their sorted names,
+    labels index into it, and predictions have one prob_<genre> column per genre."""
+    split, sequences = fabricate(genres=("polka", "chiptune", "drone"))
+    inputs = Inputs(x=sequences.mean(axis=1), rows=split)
+    assert inputs.genres == ("chiptune", "drone", "polka")
+    assert labels(["polka", "chiptune", "drone"], genres=inputs.genres).tolist() == [2, 0, 1]
+    result = train("mlp", inputs, model_params=TINY_MODEL, train_params=TINY_TRAIN)
+    frame = result.predictions
+    assert list(frame.columns) == [
+        "clip_id", "track_id", "genre", "transform", "predicted",
+        "prob_chiptune", "prob_drone", "prob_polka",
+    ]  # fmt: skip
+    probs = frame[["prob_chiptune", "prob_drone", "prob_polka"]].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    assert frame["predicted"].tolist() == [inputs.genres[i] for i in probs.argmax(axis=1)]
+    assert 0 <= result.summary["test/macro_recall"] <= 1
+
+
 def test_stale_inputs_are_refused(project):
     split = pd.read_csv(project / "data/split/split.csv")
     np.save(project / "data/features/sequences.npy", np.zeros((10, 5, 44), "float32"))
@@ -114,6 +145,11 @@ def test_stale_inputs_are_refused(project):
         load_inputs("bilstm")
     split.iloc[::-1].to_csv(project / "data/split/split.csv", index=False)
     with pytest.raises(GenreError, match="does not list the clips.*in order.*repro split"):
+        load_inputs("mlp")
+    split.assign(genre=split["genre"].str.upper()).to_csv(
+        project / "data/split/split.csv", index=False
+    )
+    with pytest.raises(GenreError, match=r"genres that are not genre names \['BLUES'"):
         load_inputs("mlp")
 
 

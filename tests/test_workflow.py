@@ -1,6 +1,9 @@
-"""The pull-request workflow: valid for GitHub, installs as the README says, and its shell
-steps really do what they claim (run here on a tiny DVC project with a bare `origin`)."""
+"""The pull-request workflow: valid for GitHub, installs as the README says, lints and runs
+the fast tests before the pipeline, and its shell steps really do what they claim (run here on
+a tiny DVC project with a bare `origin`, and a stand-in `gh` keeping one pull request's
+comments)."""
 
+import json
 import os
 import re
 import shutil
@@ -103,9 +106,44 @@ def test_checks_out_full_history_and_posts_the_report():
     checkout = steps()[step_index(lambda s: s.get("uses", "").startswith("actions/checkout@"))]
     assert checkout["with"]["fetch-depth"] == 0
     comment = steps()[step_index(lambda s: "gh pr comment" in s.get("run", ""))]
-    assert "${{ github.event.pull_request.number }}" in comment["run"]
+    assert comment["env"]["PR"] == "${{ github.event.pull_request.number }}"
+    assert comment["env"]["REPO"] == "${{ github.repository }}"
     assert "--body-file report.md" in comment["run"]
     assert comment["env"]["GH_TOKEN"]
+
+
+def test_lints_and_runs_the_fast_tests_before_the_pipeline():
+    """As the README's test command does, minus the slow end-to-end tests."""
+    i_check = step_index(lambda s: "ruff check" in commands(s.get("run", "")))
+    check = commands(steps()[i_check]["run"])
+    assert "pip install -r requirements-dev.txt" in check
+    assert check.index("ruff check") < check.index('pytest -m "not slow"')
+    readme_tests = README.read_text().split("## Set-up", 1)[1]
+    assert "ruff check && pytest" in readme_tests
+    i_repro = step_index(lambda s: "dvc repro" in commands(s.get("run", "")))
+    assert i_check < i_repro
+
+
+def test_pulls_cached_results_only_when_a_remote_is_configured():
+    repro = steps()[step_index(lambda s: "dvc repro" in commands(s.get("run", "")))]["run"]
+    pattern = (
+        r'if \[ -n "\$\(dvc remote list\)" \]; then\s+dvc repro --pull --allow-missing\s+'
+        r"else\s+.*\s+dvc repro\s+fi"
+    )
+    assert re.search(pattern, repro), repro
+
+
+def test_attaches_the_plots_diff_page_as_an_artifact():
+    def renders(step: dict) -> bool:
+        return any(c.startswith("dvc plots diff main -o ") for c in commands(step.get("run", "")))
+
+    i_plots = step_index(renders)
+    folder = re.search(r"dvc plots diff main -o (\S+)", steps()[i_plots]["run"]).group(1)
+    i_upload = step_index(lambda s: s.get("uses", "").startswith("actions/upload-artifact@"))
+    upload = steps()[i_upload]["with"]
+    assert upload["path"].rstrip("/") == folder.rstrip("/")
+    assert upload["name"] == "plots"
+    assert i_plots < i_upload
 
 
 # --- the shell steps, run for real ------------------------------------------------------------
@@ -117,6 +155,11 @@ open("model.txt", "w").write(f"model trained with lr={lr}")
 json.dump({"accuracy": lr * 2}, open("metrics.json", "w"))
 open("runs.log", "a").write("ran\\n")  # untracked: counts real runs of the stage
 """
+PACKAGE = """\
+import yaml
+name = yaml.safe_load(open("params.yaml"))["package"]["name"]
+open("package.txt", "w").write(f"{open('model.txt').read()}, packaged as {name}")
+"""
 DVC_YAML = """\
 stages:
   train:
@@ -127,7 +170,16 @@ stages:
     metrics:
       - metrics.json:
           cache: false
+  package:
+    cmd: python package.py
+    deps: [package.py, model.txt]
+    params: [package.name]
+    outs: [package.txt]
 """
+
+
+def params_yaml(*, lr: float, name: str = "main") -> str:
+    return f"train:\n  lr: {lr}\npackage:\n  name: {name}\n"
 
 
 def sh(*args: str, cwd: Path) -> str:
@@ -137,7 +189,7 @@ def sh(*args: str, cwd: Path) -> str:
     return result.stdout
 
 
-def make_pull_request(tmp: Path, *, remote: bool, lr: float) -> Path:
+def make_pull_request(tmp: Path, *, remote: bool, lr: float, name: str = "main") -> Path:
     """A bare `origin` whose main holds a reproduced project, and a detached checkout of a
     pull request setting train.lr (what actions/checkout leaves behind: no local main)."""
     dev, origin, pr = tmp / "dev", tmp / "origin.git", tmp / "pr"
@@ -149,7 +201,8 @@ def make_pull_request(tmp: Path, *, remote: bool, lr: float) -> Path:
     sh("dvc", "init", "-q", cwd=dev)
     (dev / "train.py").write_text(TRAIN)
     (dev / "dvc.yaml").write_text(DVC_YAML)
-    (dev / "params.yaml").write_text("train:\n  lr: 0.25\n")
+    (dev / "package.py").write_text(PACKAGE)
+    (dev / "params.yaml").write_text(params_yaml(lr=0.25))
     (dev / ".gitignore").write_text("runs.log\n")
     if remote:
         sh("dvc", "remote", "add", "-q", "-d", "store", str(tmp / "store"), cwd=dev)
@@ -162,23 +215,79 @@ def make_pull_request(tmp: Path, *, remote: bool, lr: float) -> Path:
     sh("git", "clone", "-q", str(origin), str(pr), cwd=tmp)
     sh("git", "checkout", "-q", "--detach", cwd=pr)
     sh("git", "branch", "-q", "-D", "main", cwd=pr)
-    (pr / "params.yaml").write_text(f"train:\n  lr: {lr}\n")
+    (pr / "params.yaml").write_text(params_yaml(lr=lr, name=name))
     activate = pr / ".venv" / "bin" / "activate"  # stands in for the README's venv
     activate.parent.mkdir(parents=True)
     activate.write_text(f'export PATH="{BIN}:$PATH"\n')
     return pr
 
 
+FAKE_GH = """\
+#!{python}
+# A stand-in for the GitHub CLI: the comments of pull request 7 of owner/repo, kept in
+# $FAKE_GH_STORE; `--jq` filters run through the real jq, as gh's built-in one would.
+import json, os, subprocess, sys
+
+store, args = os.environ["FAKE_GH_STORE"], sys.argv[1:]
+comments = json.load(open(store)) if os.path.exists(store) else []
+if args[0] == "api":
+    method = args[args.index("--method") + 1] if "--method" in args else "GET"
+    path = next(a for a in args if a.startswith("repos/"))
+    if method == "GET":
+        assert path == "repos/owner/repo/issues/7/comments", path
+        filtered = subprocess.run(["jq", "-r", args[args.index("--jq") + 1]],
+                                  input=json.dumps(comments), capture_output=True, text=True)
+        sys.stdout.write(filtered.stdout)
+        sys.exit(filtered.returncode)
+    assert method == "PATCH" and path.startswith("repos/owner/repo/issues/comments/"), args
+    field = args[args.index("-F") + 1]
+    assert field.startswith("body=@"), field
+    (comment,) = [c for c in comments if str(c["id"]) == path.rsplit("/", 1)[1]]
+    comment["body"] = open(field.removeprefix("body=@")).read()
+else:
+    assert args[:2] == ["pr", "comment"] and args[2] == "7", args
+    assert args[args.index("--repo") + 1] == "owner/repo", args
+    body = open(args[args.index("--body-file") + 1]).read()
+    comments.append({"id": 100 + len(comments), "user": "github-actions[bot]", "body": body})
+json.dump(comments, open(store, "w"))
+"""
+
+
+def fake_gh(folder: Path) -> Path:
+    """A `gh` on PATH standing in for GitHub (see FAKE_GH); returns its comment store."""
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed (the stand-in gh filters with it, as gh does)")
+    folder.mkdir(exist_ok=True)
+    gh = folder / "gh"
+    gh.write_text(FAKE_GH.replace("{python}", sys.executable, 1))
+    gh.chmod(0o755)
+    return folder / "comments.json"
+
+
 def run_workflow_steps(pr: Path) -> Path:
-    """Run the workflow's own `run` scripts in order, as GitHub does (bash -eo pipefail),
-    except the pip install and the steps needing GitHub (`${{ }}` expressions)."""
+    """Run the workflow's own `run` scripts in order, as GitHub does (bash -eo pipefail), with
+    the env GitHub gives them, except the pip installs, the tests (of this project, not of the
+    tiny one) and the steps needing GitHub (`${{ }}` expressions); `gh` is a stand-in."""
     install = readme_setup_command().removesuffix(" && dvc repro")
     summary = pr.parent / "step-summary.md"
-    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)}
+    bin_dir = pr.parent / "fake-bin"
+    store = fake_gh(bin_dir)
+    github = {
+        "${{ github.event.pull_request.number }}": "7",
+        "${{ github.repository }}": "owner/repo",
+        "${{ github.token }}": "not-a-token",
+    }
     for step in steps():
         run = step.get("run")
-        if run is None or run.strip() == install or "${{" in run:
+        if run is None or run.strip() == install or "${{" in run or "pytest" in run:
             continue
+        env = {
+            **os.environ,
+            **{name: github[value] for name, value in step.get("env", {}).items()},
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "FAKE_GH_STORE": str(store),
+        }
         result = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", run],
             cwd=pr,
@@ -188,6 +297,10 @@ def run_workflow_steps(pr: Path) -> Path:
         )
         assert result.returncode == 0, f"step {step.get('name')!r}: {result.stderr}"
     return summary
+
+
+def posted_comments(pr: Path) -> list[dict]:
+    return json.loads((pr.parent / "fake-bin" / "comments.json").read_text())
 
 
 @pytest.mark.slow
@@ -202,14 +315,42 @@ def test_steps_report_metric_and_param_changes_against_main(tmp_path):
     assert re.search(r"train\.lr\s*\|\s*0\.25\s*\|\s*0\.5\s*\|", params), params
     assert summary.read_text() == report
     assert (pr / "runs.log").read_text() == "ran\n"
+    assert [c["body"] for c in posted_comments(pr)] == [report]
 
 
 @pytest.mark.slow
-def test_steps_pull_cached_results_when_a_remote_is_configured(tmp_path):
-    """Same params as main + a DVC remote: outputs come from the remote, nothing re-runs."""
+def test_steps_update_one_comment_in_place_on_every_push(tmp_path):
+    """A second push edits the workflow's comment; other comments are left alone."""
+    pr = make_pull_request(tmp_path, remote=False, lr=0.5)
+    store = fake_gh(tmp_path / "fake-bin")
+    store.write_text(json.dumps([{"id": 1, "user": "reviewer", "body": "Looks good."}]))
+    run_workflow_steps(pr)
+    first = posted_comments(pr)
+    assert len(first) == 2 and "| 0.5" in first[1]["body"]
+    (pr / "params.yaml").write_text(params_yaml(lr=0.375))
+    run_workflow_steps(pr)
+    second = posted_comments(pr)
+    assert [c["id"] for c in second] == [c["id"] for c in first]
+    assert second[0]["body"] == "Looks good."
+    assert second[1]["body"] == (pr / "report.md").read_text()
+    assert "0.375" in second[1]["body"] and second[1]["body"] != first[1]["body"]
+
+
+@pytest.mark.slow
+def test_steps_run_nothing_unchanged_when_a_remote_is_configured(tmp_path):
+    """Same params as main + a DVC remote: nothing re-runs, and `--allow-missing` downloads
+    nothing either (the report needs only the git-tracked metrics)."""
     pr = make_pull_request(tmp_path, remote=True, lr=0.25)
     run_workflow_steps(pr)
-    assert (pr / "model.txt").read_text() == "model trained with lr=0.25"
     assert not (pr / "runs.log").exists()
     report = (pr / "report.md").read_text()
     assert "No metric changed." in report and "No param changed." in report
+
+
+@pytest.mark.slow
+def test_steps_pull_what_a_changed_stage_needs_from_the_remote(tmp_path):
+    """Only `package` changed: its input model.txt comes from the remote, train does not run."""
+    pr = make_pull_request(tmp_path, remote=True, lr=0.25, name="renamed")
+    run_workflow_steps(pr)
+    assert not (pr / "runs.log").exists()
+    assert (pr / "package.txt").read_text() == "model trained with lr=0.25, packaged as renamed"

@@ -1,4 +1,4 @@
-"""The `genre` command: `genre predict SONG...` and `genre listen CLIP_ID...`."""
+"""The `genre` command: `genre predict SONG...`, `genre listen CLIP_ID...` and `genre serve`."""
 
 import argparse
 import importlib
@@ -9,10 +9,17 @@ from genre.errors import run_cli
 COMMANDS = {
     "predict": ("genre.predict", "print the top 3 genres of your own audio files"),
     "listen": ("genre.listen", "write chosen augmented clips as WAV files to listen to"),
+    "serve": ("genre.serve", "a web page that tells the genre of an uploaded song"),
 }
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse and run a subcommand; everything, imports included, under run_cli (one line per
+    failure, never a traceback). argparse's own usage errors exit with code 2."""
+    run_cli(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(prog="genre", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
@@ -20,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         sub.set_defaults(module=module_name)
         importlib.import_module(module_name).add_arguments(sub)
     args = parser.parse_args(argv)
-    run_cli(lambda: importlib.import_module(args.module).run(args))
+    importlib.import_module(args.module).run(args)
 
 
 if __name__ == "__main__":

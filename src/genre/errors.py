@@ -1,25 +1,161 @@
-"""One error type for bad input, and the wrapper that turns it into one clear line."""
+"""One error type for bad input, and the wrapper that turns any failure into one clear line.
+
+`run_cli` is the only way stages and commands are run: a GenreError, an operating-system error
+(permission, missing path, disk full, read-only file system, ...), Ctrl-C, SIGTERM and even an
+unexpected exception each end as ONE line on stderr and a non-zero exit code, never a traceback.
+Under `dvc repro` (DVC sets DVC_STAGE for the command) DVC has already removed the stage's
+previous outputs, so the line also names the command that restores them from the DVC cache.
+"""
 
 import contextlib
+import errno
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports Ctrl-C
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+DEBUG_ENV = "GENRE_DEBUG"  # set to 1 to get the traceback of an unexpected error
+
+# errno -> what to do about it
+OS_ADVICE = {
+    errno.EACCES: "check its permissions (ls -l) or run where you may write",
+    errno.EPERM: "check its permissions (ls -l) or run where you may write",
+    errno.ENOENT: "check that the path exists (run from the project folder)",
+    errno.EISDIR: "it is a folder where a file belongs: move or remove the folder",
+    errno.ENOTDIR: "a part of the path is a file where a folder belongs: move or remove it",
+    errno.EEXIST: "something is already there: move or remove it",
+    errno.ENOSPC: "the disk is full: free some space and rerun",
+    errno.EDQUOT: "the disk quota is used up: free some space and rerun",
+    errno.EROFS: "the file system is read-only: run from a writable copy of the project",
+    errno.ENAMETOOLONG: "shorten the path",
+    errno.EMFILE: "too many open files: raise `ulimit -n` and rerun",
+}
 
 
 class GenreError(Exception):
     """Bad input or state the user can fix: the message names the thing and what to do."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so `finally` blocks (atomic writes) clean up."""
+
+
+def describe_os_error(err: OSError) -> str:
+    """`<path>: <what went wrong>: <what to do>` for an operating-system error."""
+    where = " -> ".join(
+        printable(f) for f in (err.filename, err.filename2) if f is not None and f != ""
+    )
+    what = (err.strerror or str(err) or type(err).__name__).rstrip(".")
+    advice = OS_ADVICE.get(err.errno, "check the path and rerun")
+    return f"{where}: {what}: {advice}" if where else f"{what}: {advice}"
+
+
+def printable(path: object) -> str:
+    """A path as text any terminal can print: bytes that are not UTF-8 shown as \\xNN."""
+    if isinstance(path, bytes):
+        return path.decode("utf-8", "backslashreplace")
+    text = os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def restore_hint() -> str:
+    """Under `dvc repro` (DVC sets DVC_STAGE and DVC_ROOT for a stage's command), DVC removed
+    the stage's previous outputs before running it: the command that brings them back.
+    `dvc checkout <stage>` restores the cached ones; the `cache: false` ones (small metric
+    files, tracked by git) come back with `git checkout -- <them>`."""
+    stage = os.environ.get("DVC_STAGE")
+    if not stage:
+        return ""
+    command = f"dvc checkout {stage}"
+    uncached = _uncached_outs(stage, os.environ.get("DVC_ROOT", "."))
+    if uncached:
+        command += " && git checkout -- " + " ".join(uncached)
+    return (
+        f" (dvc removed the previous outputs of stage {stage} before running it; "
+        f"`{command}` restores them)"
+    )
+
+
+def _uncached_outs(stage: str, root: str) -> list[str]:
+    """The `cache: false` outs of `stage` in <root>/dvc.yaml (`${var}` filled from the
+    stage's vars), [] when that cannot be read."""
+    from pathlib import Path
+
+    try:
+        from ruamel.yaml import YAML
+
+        spec = YAML(typ="safe").load(Path(root, "dvc.yaml").read_text())["stages"][stage]
+        values = {}
+        for entry in spec.get("vars") or []:
+            if isinstance(entry, dict):
+                values.update(entry)
+        found = []
+        for out in spec.get("outs") or []:
+            if isinstance(out, dict):
+                for path, options in out.items():
+                    if isinstance(options, dict) and options.get("cache") is False:
+                        for name, value in values.items():
+                            path = path.replace(f"${{{name}}}", str(value))
+                        found.append(path)
+        return found
+    except Exception:  # noqa: BLE001 - a hint must never hide the error it comes with
+        return []
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
+
+
 def run_cli(main: Callable[[], object]) -> None:
-    """Run a stage or command; a GenreError becomes `error: <message>` and exit code 1."""
+    """Run a stage or command: every failure becomes `error: <message>` and a non-zero exit."""
+    previous = None
+    with contextlib.suppress(ValueError):  # not the main thread: leave SIGTERM alone
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        _run(main)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(main: Callable[[], object]) -> None:
     try:
         main()
     except GenreError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(1)
+        _fail(str(err), EXIT_ERROR)
+    except OSError as err:
+        _fail(describe_os_error(err), EXIT_ERROR)
+    except MemoryError:
+        _fail("out of memory: use a smaller data set or a bigger machine", EXIT_ERROR)
+    except Terminated:
+        _fail("terminated (SIGTERM): stopped, no temporary files left", EXIT_TERMINATED)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        _fail("interrupted (Ctrl-C): stopped, no temporary files left", EXIT_INTERRUPTED)
+    except Exception as err:  # noqa: BLE001 - a bug still gets one line, not a traceback
+        if os.environ.get(DEBUG_ENV):
+            raise
+        _fail(
+            f"unexpected {type(err).__name__}: {err}: this is a bug, please report it "
+            f"(rerun with {DEBUG_ENV}=1 for the traceback)",
+            EXIT_ERROR,
+        )
+
+
+def _fail(message: str, code: int) -> None:
+    prefix = "error" if code == EXIT_ERROR else "stopped"
+    line = f"{prefix}: {_one_line(printable(message))}{restore_hint()}"
+    with contextlib.suppress(OSError, ValueError):  # stderr closed: the exit code still says it
+        sys.stdout.flush()
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+    sys.exit(code)
 
 
 @contextlib.contextmanager

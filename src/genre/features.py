@@ -6,10 +6,12 @@ their delta and delta-delta (Savitzky-Golay, width 9), zero-crossing rate (frame
 edge padding), spectral centroid, roll-off (85 %), chroma (mean of the 12 bins) and bandwidth
 (p=2). Each spectral function takes the audio `y` or a precomputed magnitude spectrogram `S`
 (|STFT|, also for mfcc and chroma, which square it themselves) and returns what
-librosa.feature.<same name>(y=y, ...) returns, without its extra row axis: MFCC, chroma, ZCR and
-roll-off bit for bit (same operations; filter banks cached), centroid and bandwidth to ~1e-8
-(computed from the spectral moments in one float64 product instead of normalising S). A BLAS
-product's last bit can depend on the BLAS thread count; the featurize stage pins it to one.
+librosa.feature.<same name>(y=y, ...) returns, without its extra row axis: the STFT
+(genre.spectral.stft), chroma, ZCR, roll-off and the chroma tuning bit for bit (same operations,
+filter banks cached, piptrack run only on the bins it keeps), MFCC to ~1e-7 of its scale (the
+sparse mel product sums in another order), centroid and bandwidth to ~1e-8 (from the spectral
+moments in one float64 product instead of normalising S). A BLAS product's last bit can depend
+on the BLAS thread count; the featurize stage and genre predict pin it to one.
 
 A clip is summarised over its frames by the MEAN of MFCC, ZCR, centroid, roll-off, chroma and
 bandwidth and the STANDARD DEVIATION (ddof=0) of delta and delta-delta (their mean is ~0), and
@@ -25,7 +27,9 @@ from dataclasses import dataclass
 
 import librosa
 import numpy as np
+from librosa.core.pitch import _parabolic_interpolation  # piptrack's own stencil
 
+from genre import spectral
 from genre.audio import fit_length
 from genre.errors import GenreError
 from genre.params import FeaturizeParams
@@ -34,7 +38,12 @@ N_MELS = 128
 N_CHROMA = 12
 ROLL_PERCENT = 0.85
 DELTA_WIDTH = 9
-ZCR_THRESHOLD = np.float32(1e-10)  # librosa.zero_crossings: |x| <= 1e-10 counts as zero
+ZCR_THRESHOLD = np.float32(1e-10)
+PIPTRACK_FMIN, PIPTRACK_FMAX, PIPTRACK_THRESHOLD = (
+    150.0,
+    4000.0,
+    0.1,
+)  # librosa's defaults  # librosa.zero_crossings: |x| <= 1e-10 counts as zero
 
 _SCALARS = ("zcr", "spectral_centroid", "spectral_rolloff", "chroma", "spectral_bandwidth")
 FEATURE_NAMES = (
@@ -53,14 +62,17 @@ class ClipFeatures:
     tuning: float = 0.0  # the chroma tuning used (given, or estimated on the clip)
 
 
-def spectrogram(*, y: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    """Magnitude |STFT| (float32 [1 + n_fft // 2, frames]): librosa.stft's defaults."""
-    return np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length))
+def spectrogram(*, y=None, n_fft: int, hop_length: int, spectrum=None) -> np.ndarray:
+    """Magnitude |STFT| (float32 [1 + n_fft // 2, frames]): librosa.stft's defaults, from
+    genre.spectral.stft (or its result `spectrum` [frames, bins], when computed already)."""
+    if spectrum is None:
+        spectrum = spectral.stft(y, n_fft=n_fft, hop_length=hop_length)
+    return np.abs(spectrum).T  # a view: internally every spectrogram is [frames, bins]
 
 
 def mfcc(*, y=None, S=None, sr: int, n_fft: int, hop_length: int, n_mfcc: int = 13):
     """librosa.feature.mfcc: [n_mfcc, frames]."""
-    return _mfcc(_power(y, S, n_fft, hop_length), sr=sr, n_fft=n_fft, n_mfcc=n_mfcc)
+    return _mfcc(_power(y, S, n_fft, hop_length).T, sr=sr, n_fft=n_fft, n_mfcc=n_mfcc)
 
 
 def zero_crossing_rate(*, y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
@@ -79,12 +91,12 @@ def zero_crossing_rate(*, y: np.ndarray, frame_length: int, hop_length: int) -> 
 
 def spectral_centroid(*, y=None, S=None, sr: int, n_fft: int, hop_length: int):
     """librosa.feature.spectral_centroid: [frames] (Hz)."""
-    return _moments(_magnitude(y, S, n_fft, hop_length), sr=sr, n_fft=n_fft)[0]
+    return _moments(_magnitude(y, S, n_fft, hop_length).T, sr=sr, n_fft=n_fft)[0]
 
 
 def spectral_bandwidth(*, y=None, S=None, sr: int, n_fft: int, hop_length: int):
     """librosa.feature.spectral_bandwidth with p=2: [frames] (Hz)."""
-    return _moments(_magnitude(y, S, n_fft, hop_length), sr=sr, n_fft=n_fft)[1]
+    return _moments(_magnitude(y, S, n_fft, hop_length).T, sr=sr, n_fft=n_fft)[1]
 
 
 def spectral_rolloff(
@@ -92,21 +104,24 @@ def spectral_rolloff(
 ):
     """librosa.feature.spectral_rolloff: [frames], the lowest bin frequency holding
     roll_percent of the frame's magnitude (the same float32 cumulative sum as librosa)."""
-    S = _magnitude(y, S, n_fft, hop_length)
-    total = np.cumsum(S, axis=0)
-    first = np.argmax(total >= roll_percent * total[-1], axis=0)
-    return librosa.fft_frequencies(sr=sr, n_fft=n_fft)[first]
+    return _rolloff(_magnitude(y, S, n_fft, hop_length).T, sr=sr, n_fft=n_fft, share=roll_percent)
 
 
 def chroma(*, y=None, S=None, sr: int, n_fft: int, hop_length: int, tuning: float | None = None):
     """librosa.feature.chroma_stft: [12, frames]; tuning=None estimates it as librosa does."""
-    return _chroma(_power(y, S, n_fft, hop_length), sr=sr, n_fft=n_fft, tuning=tuning)
+    return _chroma(_power(y, S, n_fft, hop_length).T, sr=sr, n_fft=n_fft, tuning=tuning)
 
 
-def estimate_tuning(samples: np.ndarray, *, sample_rate: int, params: FeaturizeParams) -> float:
-    """The tuning (fraction of a chroma bin) chroma_stft would estimate for these samples."""
-    y = check_samples(samples, n_fft=params.n_fft)
-    S = spectrogram(y=y, n_fft=params.n_fft, hop_length=params.hop_length)
+def estimate_tuning(samples: np.ndarray, *, sample_rate: int, params: FeaturizeParams,
+                    spectrum=None) -> float:  # fmt: skip
+    """The tuning (fraction of a chroma bin) chroma_stft would estimate for these samples;
+    spectrum: their genre.spectral.stft, when computed already."""
+    if spectrum is None:
+        spectrum = spectral.stft(
+            check_samples(samples, n_fft=params.n_fft), n_fft=params.n_fft,
+            hop_length=params.hop_length,
+        )  # fmt: skip
+    S = np.abs(spectrum)
     return _tuning(S * S, sr=sample_rate)
 
 
@@ -124,15 +139,19 @@ def clip_features(
     duration_s: float,
     params: FeaturizeParams,
     tuning: float | None = None,
+    spectrum: np.ndarray | None = None,
 ) -> ClipFeatures:
     """Summary [44] and sequence [steps, 44] of one clip, cropped/zero-padded to duration_s.
 
     tuning: chroma's, in fractions of a bin; None estimates it on this clip as librosa does.
+    spectrum: genre.spectral.stft of the (cropped/padded) clip, when computed already.
     """
     steps, per_window = window_layout(sample_rate=sample_rate, duration_s=duration_s, params=params)
     y = check_samples(samples, n_fft=params.n_fft)
     y = fit_length(y, clip_samples(sample_rate=sample_rate, duration_s=duration_s))
-    frames, tuning = _frame_features(y, sample_rate=sample_rate, params=params, tuning=tuning)
+    frames, tuning = _frame_features(
+        y, sample_rate=sample_rate, params=params, tuning=tuning, spectrum=spectrum
+    )
     starts = window_starts(steps=steps, sample_rate=sample_rate, params=params)
     windows = frames[:, starts[:, None] + np.arange(per_window)]  # [44, steps, per_window]
     summary, sequence = _summarise(frames), _summarise(windows).T
@@ -180,14 +199,17 @@ def _summarise(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _frame_features(samples, *, sample_rate: int, params: FeaturizeParams, tuning):
+def _frame_features(samples, *, sample_rate: int, params: FeaturizeParams, tuning,
+                    spectrum=None):  # fmt: skip
     """frame_features, and the tuning its chroma used."""
     y = check_samples(samples, n_fft=params.n_fft)
     sr, n_fft, hop = sample_rate, params.n_fft, params.hop_length
-    S = spectrogram(y=y, n_fft=n_fft, hop_length=hop)
-    if S.shape[1] < DELTA_WIDTH:
+    if spectrum is None:
+        spectrum = spectral.stft(y, n_fft=n_fft, hop_length=hop)
+    S = np.abs(spectrum)  # [frames, bins], each frame contiguous
+    if S.shape[0] < DELTA_WIDTH:
         raise GenreError(
-            f"a clip of {len(y)} samples has only {S.shape[1]} frames, deltas need "
+            f"a clip of {len(y)} samples has only {S.shape[0]} frames, deltas need "
             f"{DELTA_WIDTH}: lower featurize.hop_length or use longer clips"
         )
     P = S * S
@@ -201,7 +223,7 @@ def _frame_features(samples, *, sample_rate: int, params: FeaturizeParams, tunin
             librosa.feature.delta(coeffs, width=DELTA_WIDTH, order=2),
             zero_crossing_rate(y=y, frame_length=n_fft, hop_length=hop),
             centroid,
-            spectral_rolloff(S=S, sr=sr, n_fft=n_fft, hop_length=hop),
+            _rolloff(S, sr=sr, n_fft=n_fft, share=ROLL_PERCENT),
             _chroma(P, sr=sr, n_fft=n_fft, tuning=tuning).mean(axis=0, dtype=np.float64),
             bandwidth,
         ],
@@ -242,37 +264,85 @@ def _power(y, S, n_fft: int, hop_length: int) -> np.ndarray:
 
 
 def _mfcc(P: np.ndarray, *, sr: int, n_fft: int, n_mfcc: int) -> np.ndarray:
-    mel = _mel_basis(sr, n_fft) @ P  # the same float32 BLAS product as librosa's einsum
-    return librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=n_mfcc)
+    """MFCC [n_mfcc, frames] of a power spectrogram P [frames, bins]."""
+    mel = np.zeros((P.shape[0], N_MELS), dtype=P.dtype)
+    for rows, lo, hi, weights in _mel_bands(sr, n_fft):
+        mel[:, rows] = P[:, lo:hi] @ weights
+    return librosa.feature.mfcc(S=librosa.power_to_db(mel.T), n_mfcc=n_mfcc)
 
 
 def _moments(S: np.ndarray, *, sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
-    """Centroid and p=2 bandwidth of each frame from the first two spectral moments (float64)."""
+    """Centroid and p=2 bandwidth of each frame of S [frames, bins] from the first two
+    spectral moments (float64)."""
     freq = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
-    m0, m1, m2 = np.stack([np.ones_like(freq), freq, freq * freq]) @ S.astype(np.float64)
+    m0, m1, m2 = (S.astype(np.float64) @ np.stack([np.ones_like(freq), freq, freq * freq]).T).T
     m0 = np.where(m0 < np.finfo(np.float32).tiny, 1.0, m0)  # librosa leaves silence unscaled
     centroid = m1 / m0
     return centroid, np.sqrt(np.maximum(m2 / m0 - centroid**2, 0.0))
 
 
+def _rolloff(S: np.ndarray, *, sr: int, n_fft: int, share: float) -> np.ndarray:
+    """Roll-off frequency of each frame of S [frames, bins]: librosa's float32 running sum."""
+    total = np.cumsum(S, axis=1)
+    # the sums never decrease, so the first bin reaching the share is the count of those below
+    first = np.count_nonzero(total < share * total[:, -1:], axis=1)
+    return librosa.fft_frequencies(sr=sr, n_fft=n_fft)[first]
+
+
 def _chroma(P: np.ndarray, *, sr: int, n_fft: int, tuning: float | None) -> np.ndarray:
+    """Chroma [12, frames] of a power spectrogram P [frames, bins]."""
     if tuning is None:
         tuning = _tuning(P, sr=sr)
-    raw = _chroma_basis(sr, n_fft, float(tuning)) @ P
+    raw = (P @ _chroma_basis(sr, n_fft, float(tuning)).T).T
     return librosa.util.normalize(raw, norm=np.inf, axis=0)
 
 
 def _tuning(P: np.ndarray, *, sr: int) -> float:
-    with warnings.catch_warnings():  # silence has no pitches: librosa warns, then returns 0.0
+    """librosa.estimate_tuning(S=P, sr=sr, bins_per_octave=12), its pitch tracking (piptrack:
+    fmin 150 Hz, fmax 4 kHz, threshold 0.1 of the frame's peak) done only on the bins between
+    fmin and fmax (and their neighbours), where librosa keeps its results: the same values."""
+    n_fft = 2 * (P.shape[1] - 1)  # P: [frames, bins]
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    inside = np.flatnonzero((freqs >= PIPTRACK_FMIN) & (freqs < min(PIPTRACK_FMAX, sr / 2)))
+    if inside.size == 0 or inside[0] == 0 or inside[-1] == len(freqs) - 1:
+        with warnings.catch_warnings():  # silence has no pitches: librosa warns, returns 0.0
+            warnings.simplefilter("ignore", UserWarning)
+            return float(librosa.estimate_tuning(S=P.T, sr=sr, bins_per_octave=N_CHROMA))
+    lo, hi = inside[0], inside[-1] + 1
+    band = np.ascontiguousarray(P[:, lo - 1 : hi + 1])  # one neighbour either side: stencils
+    avg = np.gradient(band, axis=1)[:, 1:-1]
+    shift = _parabolic_interpolation(band, axis=1)[:, 1:-1]
+    reference = PIPTRACK_THRESHOLD * P.max(axis=1, keepdims=True)  # the peak over ALL bins
+    peaks = librosa.util.localmax(band * (band > reference), axis=1)[:, 1:-1]
+    t, k = np.nonzero(peaks)
+    pitch = (lo + k + shift[t, k]) * float(sr) / n_fft
+    mag = band[:, 1:-1][t, k] + 0.5 * avg[t, k] * shift[t, k]
+    positive = pitch > 0
+    threshold = np.median(mag[positive]) if positive.any() else 0.0
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return float(librosa.estimate_tuning(S=P, sr=sr, bins_per_octave=N_CHROMA))
+        tuning = librosa.pitch_tuning(
+            pitch[(mag >= threshold) & positive], resolution=0.01, bins_per_octave=N_CHROMA
+        )
+    return float(tuning)
 
 
 @functools.lru_cache(maxsize=8)
-def _mel_basis(sr: int, n_fft: int) -> np.ndarray:
+def _mel_bands(sr: int, n_fft: int, group: int = 16) -> list[tuple[slice, int, int, np.ndarray]]:
+    """librosa's slaney mel filters in groups of `group` neighbours, each with the bin range
+    [lo, hi) the group covers and its weights [hi - lo, group]: each filter spans a few bins,
+    so the product costs ~1/7 of the dense one (sums in another order: ~1e-7 apart)."""
     basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=N_MELS)
-    basis.setflags(write=False)
-    return basis
+    bands = []
+    for start in range(0, N_MELS, group):
+        rows = slice(start, min(start + group, N_MELS))
+        used = np.flatnonzero(basis[rows].any(axis=0))
+        if used.size:
+            lo, hi = int(used[0]), int(used[-1]) + 1
+            weights = np.ascontiguousarray(basis[rows, lo:hi].T)
+            weights.setflags(write=False)
+            bands.append((rows, lo, hi, weights))
+    return bands
 
 
 @functools.lru_cache(maxsize=256)  # tunings are multiples of 0.01 in [-0.5, 0.5)

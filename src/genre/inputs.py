@@ -1,17 +1,17 @@
 """Training inputs: the features of every clip (summary rows for the MLP, sequences for the
-recurrent models) aligned with the train/test side split.csv gives each clip.
+recurrent models) aligned with the train/test side split.csv gives each clip, and the data
+set's genres (the sorted genre names of its clips: the models' output order and labels).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from genre import GENRES
+from genre import ARCHITECTURES, GENRE_NAME, genre_list
 from genre.errors import GenreError
 from genre.files import read_csv
-from genre.models import check_architecture
 from genre.paths import ID_COLUMNS, SEQUENCES, SPLIT, SUMMARY
 
 
@@ -21,6 +21,17 @@ class Inputs:
 
     x: np.ndarray
     rows: pd.DataFrame  # clip_id, track_id, genre, transform, subset
+    genres: tuple[str, ...] = field(default=())  # model outputs; () = genre_list(rows.genre)
+
+    def __post_init__(self):
+        found = genre_list(self.rows["genre"])
+        self.genres = tuple(self.genres) or found
+        unknown = sorted(set(found) - set(self.genres))
+        if unknown:
+            raise GenreError(
+                f"inputs: clips of genres {unknown[:3]} are not in the genre list "
+                f"{list(self.genres)}: list every genre of the data"
+            )
 
 
 def _stale(path: Path, what: str, stage: str) -> GenreError:
@@ -35,11 +46,13 @@ def load_inputs(
     split_path: Path = SPLIT,
 ) -> Inputs:
     """Summary features (mlp) or sequences (rnn, lstm, bilstm), aligned with split.csv."""
-    check_architecture(arch)
+    if arch not in ARCHITECTURES:  # checked here, not by genre.models: no Keras import
+        choices = ", ".join(ARCHITECTURES)
+        raise GenreError(f"unknown architecture {arch!r}: choose one of {choices}")
     rows = read_csv(split_path, columns=[*ID_COLUMNS, "subset"], made_by="split")
-    unknown = sorted(set(rows["genre"]) - set(GENRES))
-    if unknown:
-        raise _stale(split_path, f"has unknown genres {unknown[:3]}", "split")
+    bad = sorted({str(g) for g in rows["genre"] if not GENRE_NAME.fullmatch(str(g))})
+    if bad:
+        raise _stale(split_path, f"has genres that are not genre names {bad[:3]}", "split")
     subsets = set(rows["subset"])
     if not {"train", "test"} <= subsets <= {"train", "test", "excluded"}:
         raise _stale(split_path, "needs train and test rows (and no other subset)", "split")
@@ -67,6 +80,7 @@ def load_inputs(
     return Inputs(x=np.ascontiguousarray(x, dtype="float32"), rows=rows.reset_index(drop=True))
 
 
-def labels(genres: pd.Series | list[str]) -> np.ndarray:
-    """Genre names -> indices into GENRES."""
-    return np.array([GENRES.index(g) for g in genres], dtype="int64")
+def labels(names: pd.Series | list[str], *, genres: tuple[str, ...]) -> np.ndarray:
+    """Genre names -> indices into `genres` (the data's genre list, Inputs.genres)."""
+    index = {g: i for i, g in enumerate(genres)}
+    return np.array([index[g] for g in names], dtype="int64")

@@ -2,7 +2,8 @@
 bidirectional LSTM on feature sequences.
 
 Every model starts with a Normalization layer adapted on the training data, so a saved model
-takes RAW features (the scaling travels with it) and ends with a softmax over GENRES.
+takes RAW features (the scaling travels with it) and ends with a softmax over the data's
+genres (one output per genre, in the order of the genre list it was built with).
 """
 
 import json
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genre import ARCHITECTURES, GENRES
+from genre import ARCHITECTURES
 from genre.errors import GenreError, native_stderr_hidden
 from genre.params import ModelParams
 
@@ -21,6 +22,12 @@ SHARED_ID = re.compile(r'("shared_object_id":\s*)(\d+)')
 FIXED_DATE = "1980-01-01@00:00:00"  # in place of the save time, for byte-identical files
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The same trained bytes on any x86-64 CPU with AVX2, whatever its core count
+# (benchmarks/bench_determinism.py): oneDNN picks its kernels by the CPU's vector instructions,
+# so cap them at AVX2; and keep TF's oneDNN ops on: without them, Eigen's matrix products split
+# the sums by thread count. TF reads these once, on import. An environment value wins.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 # TF 2.21 still prints absl's "All log messages before absl::InitializeLog()" and a oneDNN
 # note while importing, past TF_CPP_MIN_LOG_LEVEL: hide them (import errors still raise).
 with native_stderr_hidden():
@@ -44,14 +51,19 @@ def _recurrent(arch: str, units: int, *, last: bool) -> keras.layers.Layer:
     return keras.layers.Bidirectional(half)
 
 
-def build(arch: str, *, train_x: np.ndarray, params: ModelParams) -> keras.Model:
+def build(
+    arch: str, *, train_x: np.ndarray, params: ModelParams, genres: tuple[str, ...]
+) -> keras.Model:
     """Build (uncompiled) `arch` for inputs shaped like `train_x`, whose statistics set the
-    Normalization layer: (n, features) for the MLP, (n, steps, features) for the others.
+    Normalization layer: (n, features) for the MLP, (n, steps, features) for the others; one
+    softmax output per genre of `genres` (the data's genre list, Inputs.genres).
 
     Each of `params.layers` hidden layers is `params.units` wide (units/2 each way for the
     BiLSTM) and is followed by Dropout(`params.dropout`).
     """
     check_architecture(arch)
+    if len(genres) < 2:
+        raise GenreError(f"{arch} needs at least 2 genres to tell apart, got {list(genres)}")
     want_ndim = 2 if arch == "mlp" else 3
     if train_x.ndim != want_ndim or len(train_x) == 0:
         shape = "(n, features)" if want_ndim == 2 else "(n, steps, features)"
@@ -68,21 +80,18 @@ def build(arch: str, *, train_x: np.ndarray, params: ModelParams) -> keras.Model
         else:
             x = _recurrent(arch, params.units, last=i == params.layers - 1)(x)
         x = keras.layers.Dropout(params.dropout)(x)
-    outputs = keras.layers.Dense(len(GENRES), activation="softmax", name="genre")(x)
+    outputs = keras.layers.Dense(len(genres), activation="softmax", name="genre")(x)
     return keras.Model(inputs, outputs, name=arch)
 
 
 def save(model: keras.Model, path: str | Path) -> None:
-    """Save atomically: write beside `path` under a `.keras` name, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
-    try:
+    """Save atomically: write beside `path` under a `.keras` name, then rename (atomic_path:
+    removed on failure or interruption, swept by the next run after a kill)."""
+    from genre.files import atomic_path
+
+    with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
         _make_reproducible(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _make_reproducible(path: Path) -> None:
@@ -110,8 +119,11 @@ def _make_reproducible(path: Path) -> None:
             archive.writestr(fixed, data)
 
 
-def load(path: str | Path, *, made_by: str = "train_<arch>") -> keras.Model:
-    """Load a saved model, with one clear error when it is missing or unreadable."""
+def load(
+    path: str | Path, *, made_by: str = "train_<arch>", genres: int | None = None
+) -> keras.Model:
+    """Load a saved model, with one clear error when it is missing or unreadable, or (given
+    `genres`, the count its description lists) when it has another number of outputs."""
     path = Path(path)
     if not path.is_file():
         raise GenreError(f"{path} is missing: run `dvc repro {made_by}` first")
@@ -122,9 +134,9 @@ def load(path: str | Path, *, made_by: str = "train_<arch>") -> keras.Model:
         raise GenreError(
             f"{path} is not a loadable Keras model ({first}): run `dvc repro {made_by}`"
         ) from None
-    if model.output_shape[-1] != len(GENRES):
+    if genres is not None and model.output_shape[-1] != genres:
         raise GenreError(
-            f"{path} predicts {model.output_shape[-1]} classes, not {len(GENRES)}: it is "
-            f"stale, run `dvc repro {made_by}`"
+            f"{path} predicts {model.output_shape[-1]} genres, but its description lists "
+            f"{genres}: it is stale, run `dvc repro {made_by}`"
         )
     return model

@@ -8,9 +8,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML, MappingNode, YAMLError
+from ruamel.yaml.constructor import DuplicateKeyError
 
-from genre import ARCHITECTURES
+from genre import ARCHITECTURES, GENRE_NAME, GENRE_NAME_RULE, GENRES
 from genre.errors import GenreError
 
 PARAMS_PATH = Path("params.yaml")
@@ -61,6 +62,45 @@ def pair(default, **bounds):
     return field(default=default, metadata={"check": partial(_check_pair, **bounds)})
 
 
+def _check_folder_path(key: str, value: Any) -> str | None:
+    """A path is text: `2024` or `[a, b]` (YAML gives a number or list) is refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        hint = f": quote it, e.g. '{value}'" if isinstance(value, (int, float)) else ""
+        _fail(key, f"must be a folder path (text), got {value!r}{hint}")
+    if not value.strip():
+        _fail(key, "must be a folder path, got an empty text")
+    return value
+
+
+def folder_path(default=None):
+    """A filesystem path param (text, or null)."""
+    return field(default=default, metadata={"check": _check_folder_path})
+
+
+def _check_genres(key: str, value: Any) -> tuple[str, ...] | None:
+    """null (every genre of the source) or a list of at least 2 distinct genre names."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        _fail(key, f"must be a list of genre names (or null for all), got {value!r}")
+    bad = [g for g in value if not isinstance(g, str) or not GENRE_NAME.fullmatch(g)]
+    if bad:
+        _fail(key, f"names {bad[0]!r}, not a genre name ({GENRE_NAME_RULE})")
+    twice = sorted({g for g in value if list(value).count(g) > 1})
+    if twice:
+        _fail(key, f"lists {twice[0]} twice: keep one")
+    if len(value) < 2:
+        _fail(key, f"must list at least 2 genres (a classifier needs 2), got {list(value)}")
+    return tuple(value)
+
+
+def genre_names(default=None):
+    """A list of genre names param (or null)."""
+    return field(default=default, metadata={"check": _check_genres})
+
+
 def choice(default, choices: tuple[str, ...]):
     return field(default=default, metadata={"check": partial(_check_choice, choices=choices)})
 
@@ -86,7 +126,8 @@ class Section:
 class DataParams(Section):
     name = "data"
     source: str = choice("synthetic", SOURCES)
-    local_path: str | None = None
+    local_path: str | None = folder_path(None)
+    genres: tuple[str, ...] | None = genre_names(None)  # null: every genre the source has
     clips_per_genre: int = number(100, kind=int, low=1, high=100_000)
     duration_s: float = number(30.0, low=1.0, high=600.0)
     sample_rate: int = number(22050, kind=int, low=4000, high=96000)
@@ -95,6 +136,15 @@ class DataParams(Section):
     def validate(self):
         if self.source == "local" and not self.local_path:
             _fail("data.local_path", "must name a folder when data.source is local")
+        if self.genres and self.source != "local":  # local's genres are checked on download
+            unknown = [g for g in self.genres if g not in GENRES]
+            if unknown:
+                _fail(
+                    "data.genres",
+                    f"names {unknown[0]}, not a genre of data.source {self.source} (its genres: "
+                    f"{', '.join(GENRES)}): remove it, or use your own folders (data.source: "
+                    "local)",
+                )
 
 
 @dataclass(frozen=True)
@@ -114,7 +164,6 @@ class FeaturizeParams(Section):
     hop_length: int = number(512, kind=int, low=1)
     n_mfcc: int = number(13, kind=int, low=13, high=13)  # the 44 features are built on 13 MFCC
     window_s: float = number(0.5, low=0.0, low_open=True, high=60.0)
-    n_jobs: int = number(0, kind=int, low=0, high=256)  # 0 = all cores
 
     def validate(self):
         if self.hop_length > self.n_fft:
@@ -149,6 +198,16 @@ class TrainParams(Section):
 
 
 @dataclass(frozen=True)
+class BaselineParams(Section):
+    """Standardized multinomial logistic regression on the 44 summary features."""
+
+    name = "baseline"
+    C: float = number(1.0, low=0.0, low_open=True, high=1e6)  # inverse L2 strength
+    max_iter: int = number(1000, kind=int, low=1, high=1_000_000)  # lbfgs iterations
+    seed: int = number(42, kind=int, low=0)
+
+
+@dataclass(frozen=True)
 class EnsembleParams(Section):
     name = "ensemble"
     weights: dict[str, float] | None = None  # None: every model weighs 1
@@ -173,21 +232,55 @@ SECTIONS = {
     "split": SplitParams,
     "model": ModelParams,
     "train": TrainParams,
+    "baseline": BaselineParams,
     "ensemble": EnsembleParams,
 }
 
 
 def read_yaml(path: str | Path = PARAMS_PATH) -> dict:
+    """params.yaml as DVC reads and writes it: YAML 1.2 (ruamel.yaml), so `1e-05` and `5e-4`
+    (what `dvc exp run -S` writes) are floats; a duplicate key is refused, not last-one-wins."""
     path = Path(path)
     if not path.is_file():
         raise GenreError(f"{path} not found: run from the project folder (where params.yaml is)")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise GenreError(f"{path} is not valid YAML: {err}".splitlines()[0]) from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise GenreError(f"{path} is not UTF-8 text: is it the right file?") from None
+    try:
+        data = YAML(typ="safe").load(text) or {}
+    except DuplicateKeyError as err:
+        key = _duplicate_key(text) or err.problem
+        line = err.problem_mark.line + 1
+        raise GenreError(f"{path}: {key} is set twice (again at line {line}): keep one") from None
+    except YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        what = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise GenreError(f"{path} is not valid YAML{where}: {what}") from None
     if not isinstance(data, dict):
         raise GenreError(f"{path} must hold a mapping of sections (data:, augment:, ...)")
     return data
+
+
+def _duplicate_key(text: str) -> str | None:
+    """The dotted name of the first key set twice in one mapping, e.g. `train.epochs`."""
+
+    def walk(node, prefix: str) -> str | None:
+        if not isinstance(node, MappingNode):
+            return None
+        seen = set()
+        for key, value in node.value:
+            name = f"{prefix}{key.value}"
+            if key.value in seen:
+                return name
+            seen.add(key.value)
+            found = walk(value, f"{name}.")
+            if found:
+                return found
+        return None
+
+    return walk(YAML(typ="safe").compose(text), "")
 
 
 def load(section: str, path: str | Path = PARAMS_PATH):
@@ -197,7 +290,7 @@ def load(section: str, path: str | Path = PARAMS_PATH):
     if not isinstance(raw, dict):
         _fail(section, f"must be a mapping of keys, got {raw!r}")
     known = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - known)
+    unknown = sorted(set(raw) - known, key=str)  # a key may be a number: `1: x`
     if unknown:
         _fail(f"{section}.{unknown[0]}", f"is not a known key; known: {', '.join(sorted(known))}")
     return cls(**raw)

@@ -1,16 +1,27 @@
 """`genre predict SONG...`: the top 3 genres of your own audio files, from the trained models.
 
+The models say what they need (genre.modelset: models/<arch>.json, models/ensemble.json): the
+genres in output order, sample rate, clip length and featurize settings they were trained with.
+Those are used, never the workspace's params.yaml, and a model set whose description cannot be
+satisfied or whose models disagree is refused (load_model_set).
+
 Any format libsndfile reads (WAV, FLAC, AU, OGG, MP3), any sample rate, mono or stereo: each
-file is decoded to mono at data.sample_rate (genre.audio.read) and described by the SAME code
-as the featurize stage (genre.features.clip_features, the chroma tuning estimated once per
-file as featurize does per track: a one-window file gets featurize's features bit for bit).
-A song longer than the training clips (data.duration_s) is cut into consecutive windows of
+file is decoded to mono at the models' sample rate (genre.audio.read) and described by the
+SAME code as the featurize stage (genre.features.clip_features, the chroma tuning estimated
+once per file as featurize does per track: a one-window file gets featurize's features bit
+for bit).
+A song longer than the training clips (duration_s) is cut into consecutive windows of
 that length, all scored in one batch, and their probabilities averaged. A final partial window
 counts if it holds at least half a window (it is zero-padded, as featurize pads a short clip),
-else it is dropped. A file shorter than MIN_SECONDS, or silent, is refused.
+else it is dropped. A file shorter than MIN_SECONDS, silent, or holding NaN/inf or out-of-range
+samples is refused before feature extraction. Each file is on its own: a bad one (or any
+exception while scoring it) gets its own `error:` line (a {"file", "error"} entry with --json),
+the others are still answered, and the exit code is 1 if any failed.
 
 --model ensemble (default) averages the four models' probabilities with the weights in
 models/ensemble.json; mlp, rnn, lstm or bilstm uses that model alone.
+
+For other code (the web page): `load_model_set()` once, then `predict_file(file, model_set=...)`.
 """
 
 import argparse
@@ -22,18 +33,20 @@ from pathlib import Path
 
 import numpy as np
 
-from genre import ARCHITECTURES, GENRES
-from genre.errors import GenreError, native_stderr_hidden
+from genre import ARCHITECTURES, modelset
+from genre.errors import GenreError, describe_os_error, native_stderr_hidden, printable
+from genre.extraction import song_features
+from genre.paths import MODELS_DIR
 
 MIN_SECONDS = 3.0  # shorter audio holds too little music to tell a genre
+SILENCE_PEAK = 1e-4  # -80 dBFS: quieter than any recording's noise floor
 TOP = 3
 CHOICES = ("ensemble", *ARCHITECTURES)
-REPRO = "run `dvc repro` first"
 
 
 @dataclass(frozen=True)
 class Loaded:
-    """A trained model ready to score: features batch -> probabilities [n, len(GENRES)]."""
+    """A trained model ready to score: features batch -> probabilities [n, n_genres]."""
 
     forward: Callable[[np.ndarray], object]
     sequence: bool  # takes [n, steps, 44] sequences (else [n, 44] summaries)
@@ -41,15 +54,43 @@ class Loaded:
 
 
 @dataclass(frozen=True)
+class ModelSet:
+    """The models --model `choice` uses, loaded once (zero-weight ones left out), and the
+    description they carry: `description` is models/ensemble.json (or models/<arch>.json) as a
+    dict: genres, sample_rate, duration_s, featurize, features, data (source, local_path,
+    fingerprints), input shapes (and weights); `settings` is its parsed, checked part."""
+
+    choice: str
+    description: dict
+    settings: modelset.Settings
+    models: dict[str, Loaded]
+
+    @property
+    def genres(self) -> tuple[str, ...]:
+        """The genres in the models' output order."""
+        return self.settings.genres
+
+
+@dataclass(frozen=True)
 class Prediction:
     file: str
-    probabilities: np.ndarray  # [len(GENRES)], averaged over windows (and models)
-    windows: int
+    window_probabilities: np.ndarray  # [windows, n_genres]: per window, averaged over models
+    genres: tuple[str, ...]  # in output order
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """[n_genres]: averaged over the windows (and models)."""
+        return self.window_probabilities.mean(axis=0)
+
+    @property
+    def windows(self) -> int:
+        return len(self.window_probabilities)
 
     def top(self, k: int = TOP) -> list[tuple[str, float]]:
         """The k likeliest genres, likeliest first."""
-        order = np.argsort(-self.probabilities, kind="stable")[:k]
-        return [(GENRES[i], float(self.probabilities[i])) for i in order]
+        probabilities = self.probabilities
+        order = np.argsort(-probabilities, kind="stable")[:k]
+        return [(self.genres[i], float(probabilities[i])) for i in order]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,12 +101,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="ensemble",
         help="which trained model to use (default: ensemble, weighted by models/ensemble.json)",
     )
-    parser.add_argument("--models-dir", type=Path, default=Path("models"), help="default: models/")
     parser.add_argument(
-        "--params",
+        "--models-dir",
         type=Path,
-        default=Path("params.yaml"),
-        help="feature settings (data, featurize sections); default: params.yaml",
+        default=MODELS_DIR,
+        help="trained models and their descriptions (the feature settings); default: models/",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list instead")
 
@@ -74,72 +114,62 @@ def run(args: argparse.Namespace) -> None:
     """Classify each file; a bad file gets its own `error:` line and exit code 1 at the end."""
     from tqdm import tqdm
 
-    from genre import params
-
-    data = params.load("data", args.params)
-    featurize = params.load("featurize", args.params)
-    models = load_models(args.models_dir, choice=args.model, steps=_steps(data, featurize))
-    results, failed = [], 0
+    model_set = load_model_set(args.models_dir, choice=args.model)
+    answers, failed = [], 0
     for file in tqdm(args.files, desc="predict", unit="file", disable=None, leave=False):
         try:
-            result = predict_file(file, models=models, data=data, featurize=featurize)
-        except GenreError as err:
+            result = predict_file(file, model_set=model_set)
+        except Exception as err:  # noqa: BLE001 - one bad file never sinks the batch
             failed += 1
-            tqdm.write(f"error: {err}", file=sys.stderr)
+            reason = file_error(file, err)
+            tqdm.write(f"error: {reason}", file=sys.stderr)
+            answers.append({"file": printable(file), "error": reason})
             continue
-        results.append(result)
+        answers.append(as_json(result))
         if not args.json:
             tqdm.write(format_line(result))
     if args.json:
-        print(json.dumps([as_json(r) for r in results], indent=2))
+        print(json.dumps(answers, indent=2))
     if failed:
         sys.exit(1)
 
 
-def load_models(models_dir: Path, *, choice: str, steps: int) -> dict[str, Loaded]:
-    """The models --model `choice` needs (zero-weight ones left out), each checked against the
-    feature shapes params.yaml gives; GenreError when missing, unloadable or stale."""
-    models_dir = Path(models_dir)
-    weights = ensemble_weights(models_dir) if choice == "ensemble" else {choice: 1.0}
+def file_error(file: str | Path, err: Exception) -> str:
+    """One line for a file that could not be classified: a GenreError's own message (it names
+    the file), an OSError's path and advice, or an unexpected error's type and text."""
+    name = printable(file)
+    if isinstance(err, GenreError):
+        text = str(err)
+        return text if text.startswith(name) else f"{name}: {text}"
+    if isinstance(err, OSError):
+        return f"{name}: {describe_os_error(err)}"
+    return f"{name}: could not be classified ({type(err).__name__}: {err})".replace("\n", " ")
+
+
+def load_model_set(models_dir: Path = MODELS_DIR, *, choice: str = "ensemble") -> ModelSet:
+    """Load the models `choice` ("ensemble" or an architecture) needs, with their description;
+    GenreError (one line: what differs, what to run) when missing, unloadable, stale, or when
+    the models disagree with their descriptions or with each other (genre.modelset)."""
+    checked = modelset.check_model_set(models_dir, choice=choice)
     with native_stderr_hidden():  # TensorFlow's C++ start-up notes: not for users
         from genre.models import load
 
     models = {}
-    for arch, weight in weights.items():
-        if weight <= 0:
-            continue
-        path = models_dir / f"{arch}.keras"
-        if not path.is_file():
-            raise GenreError(f"no trained model {path} yet: {REPRO}")
+    for arch, weight in checked.weights.items():
+        path = modelset.model_path(arch, models_dir)
         model = load(path, made_by=f"train_{arch}")
-        _check_input(model, path=path, arch=arch, steps=steps)
+        _check_model(model, path=path, arch=arch, checked=checked, models_dir=models_dir)
         models[arch] = Loaded(_graph(model), sequence=arch != "mlp", weight=weight)
-    return models
+    return ModelSet(choice, checked.description, checked.settings, models)
 
 
-def ensemble_weights(models_dir: Path) -> dict[str, float]:
-    """The soft-voting weights in <models_dir>/ensemble.json."""
-    path = Path(models_dir) / "ensemble.json"
-    if not path.is_file():
-        raise GenreError(f"no trained ensemble {path} yet: {REPRO}")
-    try:
-        weights = json.loads(path.read_text())["weights"]
-        weights = {arch: float(weights[arch]) for arch in ARCHITECTURES}
-    except (ValueError, KeyError, TypeError) as err:
-        raise GenreError(
-            f"{path} does not hold weights for {', '.join(ARCHITECTURES)} ({err!r}): "
-            "run `dvc repro ensemble`"
-        ) from None
-    if min(weights.values()) < 0 or sum(weights.values()) <= 0:
-        raise GenreError(f"{path} has no positive weights {weights}: run `dvc repro ensemble`")
-    return weights
-
-
-def predict_file(file: str | Path, *, models: dict, data, featurize) -> Prediction:
-    """Decode, featurize (window by window) and score one file."""
-    summary, sequence = file_features(file, data=data, featurize=featurize)
-    probabilities = score(models, summary=summary, sequence=sequence)
-    return Prediction(str(file), probabilities, windows=len(summary))
+def predict_file(file: str | Path, *, model_set: ModelSet) -> Prediction:
+    """Decode, featurize (window by window, with the model set's settings) and score one file;
+    GenreError naming the file when it cannot be classified."""
+    settings = model_set.settings
+    summary, sequence = file_features(file, data=settings, featurize=settings.featurize)
+    probabilities = score(model_set.models, summary=summary, sequence=sequence)
+    return Prediction(str(file), probabilities, genres=model_set.genres)
 
 
 def file_features(file: str | Path, *, data, featurize) -> tuple[np.ndarray, np.ndarray]:
@@ -147,68 +177,47 @@ def file_features(file: str | Path, *, data, featurize) -> tuple[np.ndarray, np.
     the file when it is missing, unreadable, shorter than MIN_SECONDS or silent."""
     from genre.audio import read
 
-    samples = read(file, sample_rate=data.sample_rate).samples
-    seconds = len(samples) / data.sample_rate
-    if seconds < MIN_SECONDS:
-        raise GenreError(
-            f"{file}: only {seconds:.1f} s of audio; at least {MIN_SECONDS:g} s are needed"
-        )
-    if not np.any(samples):
-        raise GenreError(f"{file}: is silent (every sample is 0): nothing to classify")
+    samples = read(file, sample_rate=data.sample_rate).samples  # NaN/inf, peak: checked there
+    check_playable(samples, name=printable(file), sample_rate=data.sample_rate)
     try:
         return song_features(
             samples, sample_rate=data.sample_rate, duration_s=data.duration_s, params=featurize
         )
     except GenreError as err:
-        raise GenreError(f"{file}: {err}") from None
+        raise GenreError(f"{printable(file)}: {err}") from None
+    except (ArithmeticError, ValueError, FloatingPointError) as err:
+        raise GenreError(
+            f"{printable(file)}: feature extraction failed ({type(err).__name__}: {err})"
+        ) from None
 
 
-def song_features(samples: np.ndarray, *, sample_rate: int, duration_s: float, params):
-    """Summary [n, 44] and sequence [n, steps, 44] features of a song's n windows, each by
-    genre.features.clip_features. The chroma tuning is estimated once, on the audio the windows
-    cover (padded like them): for a one-window song exactly what featurize does per track.
-    BLAS runs single-threaded, as in featurize, so the sums (and features) are bitwise equal."""
-    from threadpoolctl import threadpool_limits
-
-    from genre import features
-    from genre.audio import fit_length
-
-    size = features.clip_samples(sample_rate=sample_rate, duration_s=duration_s)
-    windows = split_windows(samples, size=size)
-    covered = fit_length(samples, len(windows) * size)
-    with threadpool_limits(limits=1):
-        tuning = features.estimate_tuning(covered, sample_rate=sample_rate, params=params)
-        clips = [
-            features.clip_features(
-                window,
-                sample_rate=sample_rate,
-                duration_s=duration_s,
-                params=params,
-                tuning=tuning,
-            )
-            for window in windows
-        ]
-    return np.stack([c.summary for c in clips]), np.stack([c.sequence for c in clips])
-
-
-def split_windows(samples: np.ndarray, *, size: int) -> list[np.ndarray]:
-    """Consecutive windows of `size` samples. The final partial window is kept when it holds
-    at least half a window, else dropped; audio shorter than a window is one (short) window."""
-    windows = [samples[start : start + size] for start in range(0, len(samples), size)]
-    if len(windows) > 1 and 2 * len(windows[-1]) < size:
-        windows.pop()
-    return windows
+def check_playable(samples: np.ndarray, *, name: str, sample_rate: int) -> None:
+    """Before feature extraction: refuse audio too short to tell a genre, or silent (peak
+    below SILENCE_PEAK, -80 dBFS: what is left is noise, not music)."""
+    seconds = len(samples) / sample_rate
+    if seconds < MIN_SECONDS:
+        raise GenreError(
+            f"{name}: only {seconds:.1f} s of audio; at least {MIN_SECONDS:g} s are needed"
+        )
+    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    if peak == 0:
+        raise GenreError(f"{name}: is silent (every sample is 0): nothing to classify")
+    if peak < SILENCE_PEAK:
+        raise GenreError(
+            f"{name}: is silent (peak {20 * np.log10(peak):.0f} dBFS, below "
+            f"{20 * np.log10(SILENCE_PEAK):.0f} dBFS): nothing to classify"
+        )
 
 
 def score(models: dict, *, summary: np.ndarray, sequence: np.ndarray) -> np.ndarray:
-    """Weighted mean over models of each model's probabilities averaged over the windows.
+    """Per window [windows, n_genres]: the weighted mean over models of their probabilities.
 
     Each model sees all windows in one call (the MLP the summaries, the others the sequences).
     """
-    total = np.zeros(len(GENRES))
+    total = 0.0
     for model in models.values():
         probs = model.forward(sequence if model.sequence else summary)
-        total += model.weight * np.asarray(probs, dtype=np.float64).mean(axis=0)
+        total = total + model.weight * np.asarray(probs, dtype=np.float64)
     return total / sum(model.weight for model in models.values())
 
 
@@ -216,21 +225,12 @@ def format_line(result: Prediction) -> str:
     """e.g. `song.mp3: rock 62.1%, metal 21.0%, blues 8.3% (8 windows)`."""
     top = ", ".join(f"{genre} {p:.1%}" for genre, p in result.top())
     windows = "1 window" if result.windows == 1 else f"{result.windows} windows"
-    return f"{result.file}: {top} ({windows})"
+    return f"{printable(result.file)}: {top} ({windows})"
 
 
 def as_json(result: Prediction) -> dict:
     top = [{"genre": genre, "probability": p} for genre, p in result.top()]
-    return {"file": result.file, "top": top, "windows": result.windows}
-
-
-def _steps(data, featurize) -> int:
-    from genre.features import window_layout
-
-    steps, _ = window_layout(
-        sample_rate=data.sample_rate, duration_s=data.duration_s, params=featurize
-    )
-    return steps
+    return {"file": printable(result.file), "top": top, "windows": result.windows}
 
 
 def _graph(model) -> Callable:
@@ -246,16 +246,20 @@ def _graph(model) -> Callable:
     return forward
 
 
-def _check_input(model, *, path: Path, arch: str, steps: int) -> None:
-    """The model must take what predict feeds it: (n, 44) or (n, steps, 44) raw features."""
-    from genre.features import FEATURE_NAMES
-
-    want = (None, len(FEATURE_NAMES)) if arch == "mlp" else (None, steps, len(FEATURE_NAMES))
+def _check_model(model, *, path: Path, arch: str, checked, models_dir: Path) -> None:
+    """The saved model must be what its description says: inputs (n, *shape), one output per
+    described genre."""
+    want = (None, *checked.shapes[arch])
     got = tuple(model.input_shape)
-    if len(got) != len(want) or any(
-        g is not None and w is not None and g != w for g, w in zip(got, want, strict=True)
-    ):
+    described = modelset.description_path(arch, models_dir)
+    if got != want:
         raise GenreError(
-            f"{path} takes inputs shaped {got}, but params.yaml (data.duration_s, featurize) "
-            f"gives {want}: retrain with `dvc repro`"
+            f"{path} takes inputs shaped {got}, but {described} describes {want}: "
+            f"{modelset.REBUILD}"
+        )
+    genres = len(checked.settings.genres)
+    if model.output_shape[-1] != genres:
+        raise GenreError(
+            f"{path} predicts {model.output_shape[-1]} classes, but {described} lists {genres} "
+            f"genres: {modelset.REBUILD}"
         )

@@ -10,6 +10,7 @@ Strategies (params `split.strategy`):
   filtered_test -> test). Clips of tracks not in the lists get subset "excluded".
 """
 
+import math
 from importlib import resources
 
 import numpy as np
@@ -23,6 +24,9 @@ from genre.paths import ID_COLUMNS
 SUBSETS = ("train", "test")
 EXCLUDED = "excluded"
 FILTERED_CSV = "resources/gtzan_filtered.csv"
+# What `dvc exp show` displays of the split: data size, test size and the leak (the clip
+# strategy puts tracks on both sides). The other counts are printed by the stage.
+METRIC_KEYS = ("clips", "train_tracks", "test_tracks", "tracks_on_both_sides")
 
 
 def assign(clips: pd.DataFrame, *, params: SplitParams) -> pd.DataFrame:
@@ -78,26 +82,24 @@ def filtered_lists() -> pd.DataFrame:
         return pd.read_csv(f, dtype=str)
 
 
-def summarize(split: pd.DataFrame, *, params: SplitParams) -> dict:
-    """Counts for metrics/split.json: clips and tracks per side, the leak, the exclusions."""
-    metrics: dict = {"strategy": params.strategy}
-    for side in SUBSETS:
+def summarize(split: pd.DataFrame) -> dict[str, int]:
+    """Counts of clips and tracks per side (train, test, excluded) and the leak."""
+    counts = {"clips": len(split), "tracks": split["track_id"].nunique()}
+    for side in (*SUBSETS, EXCLUDED):
         part = split[split["subset"] == side]
-        metrics[f"{side}_clips"] = len(part)
-        metrics[f"{side}_tracks"] = part["track_id"].nunique()
-        metrics[f"{side}_original_clips"] = int((part["transform"] == "original").sum())
+        counts[f"{side}_clips"] = len(part)
+        counts[f"{side}_tracks"] = part["track_id"].nunique()
+    counts["test_original_clips"] = int(
+        ((split["subset"] == "test") & (split["transform"] == "original")).sum()
+    )
     tracks = split.groupby("track_id")["subset"]
-    metrics["tracks_on_both_sides"] = int((tracks.nunique() > 1).sum())
-    in_test = split[split["subset"] == "test"].groupby("genre")["track_id"].nunique()
-    used = split[split["subset"] != EXCLUDED].groupby("genre")["track_id"].nunique()
-    metrics["test_track_share_by_genre"] = {
-        genre: round(float(in_test.get(genre, 0) / n), 4) for genre, n in used.items()
-    }
-    excluded = split[split["subset"] == EXCLUDED]
-    metrics["excluded_clips"] = len(excluded)
-    metrics["excluded_tracks"] = excluded["track_id"].nunique()
-    metrics["excluded_track_ids"] = sorted(excluded["track_id"].unique().tolist())
-    return metrics
+    counts["tracks_on_both_sides"] = int((tracks.nunique() > 1).sum())
+    return counts
+
+
+def headline(counts: dict[str, int]) -> dict[str, int]:
+    """The counts metrics/split.json keeps (a DVC metric: few numbers, read at a glance)."""
+    return {key: counts[key] for key in METRIC_KEYS}
 
 
 def _stratified_test(
@@ -105,10 +107,23 @@ def _stratified_test(
 ) -> list:
     """The test part of a genre-stratified split of ids (sklearn train_test_split)."""
     counts = genres.value_counts()
+    more = "use more clips per genre (data.clips_per_genre, or more files in data.local_path)"
     if counts.min() < 2:
         raise GenreError(
             f"split: genre {counts.idxmin()} has only 1 of the {len(ids)} {what}; a "
-            "genre-stratified split needs at least 2 per genre: add data or drop that genre"
+            f"genre-stratified split needs at least 2 per genre: {more}, or drop that genre"
+        )
+    n_test = math.ceil(test_size * len(ids))
+    if n_test < len(counts):
+        raise GenreError(
+            f"split: split.test_size {test_size} gives {n_test} test {what} for {len(counts)} "
+            f"genres (at least one each): raise split.test_size to at least "
+            f"{math.ceil(100 * len(counts) / len(ids)) / 100:g}, or {more}"
+        )
+    if len(ids) - n_test < len(counts):
+        raise GenreError(
+            f"split: split.test_size {test_size} leaves {len(ids) - n_test} training {what} for "
+            f"{len(counts)} genres: lower split.test_size, or {more}"
         )
     try:
         _, test = train_test_split(
@@ -117,8 +132,17 @@ def _stratified_test(
     except ValueError as err:
         raise GenreError(
             f"split: cannot split {len(ids)} {what} of {len(counts)} genres with "
-            f"split.test_size {test_size}: {err}"
+            f"split.test_size {test_size} ({err}): change split.test_size, or {more}"
         ) from None
+    tested = set(genres[ids.isin(test)]) if what == "tracks" else set(genres.iloc[test])
+    untested = [g for g in counts.index if g not in tested]
+    if untested:
+        genre = untested[0]
+        raise GenreError(
+            f"split: genre {genre} gets none of its {counts[genre]} {what} in the test set with "
+            f"split.test_size {test_size}: raise split.test_size to at least "
+            f"{math.ceil(100 / counts[genre]) / 100:g}, or {more}"
+        )
     return test
 
 

@@ -14,9 +14,7 @@ from sklearn.metrics import accuracy_score, recall_score
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.utils.class_weight import compute_class_weight
 from tqdm import tqdm
-from tqdm.keras import TqdmCallback
 
-from genre import GENRES
 from genre.errors import GenreError
 from genre.inputs import Inputs, labels
 from genre.models import keras
@@ -36,14 +34,16 @@ class Result:
 
 def validation_mask(rows: pd.DataFrame, *, val_size: float, seed: int) -> np.ndarray:
     """Hold out about `val_size` of the TRAINING TRACKS (all clips of a track together),
-    stratified by genre: a StratifiedGroupKFold fold of 1/round(1/val_size) of the tracks."""
-    n_tracks = rows["track_id"].nunique()
-    if n_tracks < 2:
+    stratified by genre: a StratifiedGroupKFold fold of 1/round(1/val_size) of the tracks, or of
+    1/k when the largest genre has only k < round(1/val_size) training tracks (tiny data)."""
+    most = int(rows.groupby("genre")["track_id"].nunique().max())
+    if most < 2:
         raise GenreError(
-            f"only {n_tracks} training track(s): too few to hold out a validation part "
-            "(use more clips: data.clips_per_genre)"
+            f"every genre has at most {most} training track: too few to hold out a validation "
+            "part by track; add tracks (data.clips_per_genre, or more files per genre for "
+            "data.source local) or lower split.test_size"
         )
-    n_splits = min(max(2, round(1 / val_size)), n_tracks)
+    n_splits = min(max(2, round(1 / val_size)), most)
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():  # tiny data: "least populated class has only ..."
         warnings.simplefilter("ignore", UserWarning)
@@ -72,8 +72,12 @@ def configure_tensorflow(*, seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def _progress(arch: str, *, epochs: int) -> TqdmCallback:
+def _progress(arch: str, *, epochs: int) -> "keras.callbacks.Callback":
     """One tqdm bar over the epochs, none per batch (quiet when not on a terminal)."""
+    # Imported here: tqdm.keras imports Keras, which must come after genre.models has set
+    # TensorFlow's environment (same results on any CPU).
+    from tqdm.keras import TqdmCallback
+
     return TqdmCallback(epochs, verbose=0, tqdm_class=tqdm, desc=arch, leave=False, disable=None)
 
 
@@ -89,12 +93,17 @@ def _dataset(x, y=None, w=None, *, batch_size: int, shuffle_seed: int | None = N
     return data.batch(batch_size).prefetch(2)
 
 
-def predictions_frame(model, x: np.ndarray, rows: pd.DataFrame, *, batch_size: int):
-    """One row per clip: its ids, the predicted genre and one probability per genre."""
+def predictions_frame(
+    model, x: np.ndarray, rows: pd.DataFrame, *, batch_size: int, genres: tuple[str, ...]
+):
+    """One row per clip: its ids, the predicted genre and one probability per genre of
+    `genres` (the model's outputs, in order: prob_<genre> columns)."""
     probs = model.predict(_dataset(x, batch_size=batch_size), verbose=0)
+    if probs.shape[-1] != len(genres):
+        raise GenreError(f"the model predicts {probs.shape[-1]} genres, not {len(genres)}")
     frame = rows[ID_COLUMNS].reset_index(drop=True)
-    frame["predicted"] = [GENRES[i] for i in probs.argmax(axis=1)]
-    for i, genre in enumerate(GENRES):
+    frame["predicted"] = [genres[i] for i in probs.argmax(axis=1)]
+    for i, genre in enumerate(genres):
         frame[f"prob_{genre}"] = probs[:, i]
     return frame
 
@@ -116,13 +125,13 @@ def train(
     configure_tensorflow(seed=tp.seed)
     is_train = (inputs.rows["subset"] == "train").to_numpy()
     train_rows = inputs.rows[is_train].reset_index(drop=True)
-    x_all, y_all = inputs.x[is_train], labels(train_rows["genre"])
+    x_all, y_all = inputs.x[is_train], labels(train_rows["genre"], genres=inputs.genres)
     val = validation_mask(train_rows, val_size=tp.val_size, seed=tp.seed)
     x_fit, y_fit, x_val, y_val = x_all[~val], y_all[~val], x_all[val], y_all[val]
     weights = class_weights(y_fit)
     w_fit = None if weights is None else np.array([weights[c] for c in y_fit], "float32")
 
-    model = build(arch, train_x=x_fit, params=model_params)
+    model = build(arch, train_x=x_fit, params=model_params, genres=inputs.genres)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=tp.learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -143,10 +152,11 @@ def train(
 
     test = (inputs.rows["subset"] == "test").to_numpy()  # not ~is_train: "excluded" rows
     predictions = predictions_frame(
-        model, inputs.x[test], inputs.rows[test], batch_size=tp.batch_size
+        model, inputs.x[test], inputs.rows[test], batch_size=tp.batch_size, genres=inputs.genres
     )
     actual, predicted = predictions["genre"], predictions["predicted"]
-    recall = recall_score(actual, predicted, labels=list(GENRES), average="macro", zero_division=0)
+    present = [g for g in inputs.genres if g in set(actual)]  # as evaluate: no recall, no vote
+    recall = recall_score(actual, predicted, labels=present, average="macro", zero_division=0)
     summary = {
         "epochs": len(history["loss"]),
         "best/epoch": best + 1,

@@ -1,0 +1,1 @@
+"""Where the clips come from: the synthetic generator, GTZAN downloads, local folders."""

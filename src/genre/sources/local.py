@@ -4,20 +4,27 @@ Shared by every real source: `local` reads a folder the user names, `gtzan` and 
 read the folder their archive extracts to. Clips are found by name, `<genre>.<NNNNN>.wav|au`,
 anywhere under the folder, so GTZAN's `genres/`, Kaggle's `genres_original/` and mirdata's
 `gtzan_mini-main/genres/` all work without knowing their nesting.
+
+The genres are whatever the clips are named after (any GENRE_NAME: `chiptune/chiptune.00001.flac`
+is a clip of genre chiptune), all of them or those `data.genres` selects.
 """
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from genre import GENRES, audio
-from genre.errors import GenreError
+from genre import GENRE_NAME, GENRE_NAME_RULE, audio, genre_list
+from genre.errors import GenreError, printable
 
-AUDIO_SUFFIXES = (".wav", ".au")
-CLIP_NAME = re.compile(r"^(?P<genre>[a-z]+)\.(?P<number>\d{5})\.(?:wav|au)$", re.IGNORECASE)
-EXPECTED = "<genre>/<genre>.<NNNNN>.wav (or .au)"
+# every format libsndfile reads: GTZAN's .au and .wav, and FLAC, OGG, MP3, AIFF copies
+AUDIO_SUFFIXES = (".wav", ".au", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+CLIP_NAME = re.compile(
+    r"^(?P<genre>.+)\.(?P<number>\d{5})\.(?:wav|au|flac|ogg|mp3|aiff|aif)$", re.IGNORECASE
+)
+EXPECTED = "<genre>/<genre>.<NNNNN>.wav (or .au, .flac, .ogg, .mp3)"
 
 
 @dataclass(frozen=True)
@@ -35,28 +42,51 @@ class Imported:
 
     notes: dict[str, str] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source path, reason)
+    origin: str = ""  # for a download: the archive used, its URL and sha256
+    left_out: dict[str, int] = field(default_factory=dict)  # genre -> clips data.genres left out
 
 
 def _visible_files(root: Path) -> list[Path]:
-    """All files under root, sorted, leaving out hidden files/folders and macOS `__MACOSX`."""
+    """All files under root, sorted, leaving out hidden files/folders and macOS `__MACOSX`.
+
+    A folder that cannot be read (no permission) is refused with a GenreError naming it: a
+    genre silently missing from the data would change every result."""
     found = []
-    for path in root.rglob("*"):
-        parts = path.relative_to(root).parts
-        if any(p.startswith(".") or p == "__MACOSX" for p in parts):
-            continue
-        if path.is_file():
-            found.append(path)
+
+    def unreadable(err: OSError) -> None:
+        raise GenreError(
+            f"{printable(err.filename)}: cannot read this folder ({err.strerror}): give read "
+            "permission (chmod -R u+rX) or move it out of data.local_path"
+        )
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__MACOSX"]
+        found += [Path(folder, f) for f in files if not f.startswith(".")]
     return sorted(found)
+
+
+def _utf8_name(path: Path) -> bool:
+    """Whether the path's name is valid UTF-8 (Linux gives undecodable bytes as surrogates)."""
+    try:
+        os.fsdecode(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def find_clips(root: str | Path) -> tuple[list[Clip], list[tuple[str, str]]]:
     """Find `<genre>.<NNNNN>.wav|au` clips anywhere under root.
 
     Returns the clips (sorted by track id) and the audio files skipped for their name. Raises
-    GenreError for a missing folder, a folder with no clips, a clip of an unknown genre, or
-    two files claiming the same track id.
+    GenreError for a missing folder, a folder with no clips, a genre name that is not one
+    (GENRE_NAME), or two files claiming the same track id.
     """
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise GenreError(
+            f"{root}: is a file, not a folder; data.local_path must name a folder laid out "
+            f"{EXPECTED}"
+        )
     if not root.is_dir():
         raise GenreError(
             f"{root}: folder not found; data.local_path must name a folder laid out {EXPECTED}"
@@ -66,14 +96,23 @@ def find_clips(root: str | Path) -> tuple[list[Clip], list[tuple[str, str]]]:
     for path in _visible_files(root):
         if path.suffix.lower() not in AUDIO_SUFFIXES:
             continue
-        rel = path.relative_to(root).as_posix()
+        rel = printable(path.relative_to(root).as_posix())
+        if not _utf8_name(path):
+            skipped.append((rel, "file or folder name is not valid UTF-8: rename it"))
+            continue
         match = CLIP_NAME.match(path.name)
         if not match:
             skipped.append((rel, "file name is not <genre>.<NNNNN>.wav or .au"))
             continue
         genre = match["genre"].lower()
-        if genre not in GENRES:
-            raise GenreError(f"{path}: unknown genre {genre!r}; known genres: {', '.join(GENRES)}")
+        if not GENRE_NAME.fullmatch(genre):
+            usable = re.sub(r"[^a-z0-9_-]+", "-", genre).strip("-_")
+            usable = usable if GENRE_NAME.fullmatch(usable) else f"genre-{usable}".strip("-")
+            raise GenreError(
+                f"{printable(path)}: genre name {genre!r} is not usable ({GENRE_NAME_RULE}): "
+                f"rename the genre's folder and files, e.g. "
+                f"{usable}/{usable}.{match['number']}{path.suffix.lower()}"
+            )
         track_id = f"{genre}.{match['number']}"
         if track_id in clips:
             raise GenreError(
@@ -86,6 +125,28 @@ def find_clips(root: str | Path) -> tuple[list[Clip], list[tuple[str, str]]]:
     return [clips[k] for k in sorted(clips)], skipped
 
 
+def select_genres(
+    clips: list[Clip], genres: tuple[str, ...] | None, *, root: Path
+) -> tuple[list[Clip], dict[str, int]]:
+    """The clips of the genres `data.genres` lists (None: all) and, per genre left out, how
+    many clips. GenreError naming a listed genre that has no clip under root."""
+    if genres is None:
+        return clips, {}
+    found = genre_list(c.genre for c in clips)
+    missing = [g for g in genres if g not in found]
+    if missing:
+        raise GenreError(
+            f"data.genres: genre {missing[0]} has no clips in {root} (its genres: "
+            f"{', '.join(found)}): remove it from data.genres, or add {missing[0]}/"
+            f"{missing[0]}.<NNNNN>.wav clips"
+        )
+    left_out: dict[str, int] = {}
+    for clip in clips:
+        if clip.genre not in genres:
+            left_out[clip.genre] = left_out.get(clip.genre, 0) + 1
+    return [c for c in clips if c.genre in genres], left_out
+
+
 def import_clips(clips: list[Clip], out_dir: Path, *, sample_rate: int, root: Path) -> Imported:
     """Decode each clip (resample, down-mix) and write it as out_dir/<genre>/<id>.wav.
 
@@ -96,7 +157,7 @@ def import_clips(clips: list[Clip], out_dir: Path, *, sample_rate: int, root: Pa
         try:
             decoded = audio.read(clip.path, sample_rate=sample_rate)
         except GenreError as err:
-            reason = str(err).removeprefix(f"{clip.path}: ")
+            reason = str(err).removeprefix(f"{printable(clip.path)}: ")
             result.skipped.append((clip.path.relative_to(root).as_posix(), reason))
             continue
         target = out_dir / clip.genre / f"{clip.track_id}.wav"
@@ -106,10 +167,15 @@ def import_clips(clips: list[Clip], out_dir: Path, *, sample_rate: int, root: Pa
     return result
 
 
-def import_folder(root: str | Path, out_dir: Path, *, sample_rate: int) -> Imported:
-    """Find the clips under root and write them into out_dir in data/raw's layout."""
+def import_folder(
+    root: str | Path, out_dir: Path, *, sample_rate: int, genres: tuple[str, ...] | None = None
+) -> Imported:
+    """Find the clips under root (of `genres` only, if given: data.genres) and write them into
+    out_dir in data/raw's layout."""
     root = Path(root)
     clips, misnamed = find_clips(root)
+    clips, left_out = select_genres(clips, genres, root=root)
     result = import_clips(clips, out_dir, sample_rate=sample_rate, root=root)
     result.skipped = misnamed + result.skipped
+    result.left_out = left_out
     return result

@@ -276,14 +276,21 @@ def _write_one(job: tuple[str, int], *, out_dir: Path, duration_s: float, sample
 
 
 def write_synthetic(out_dir: Path, *, clips_per_genre: int, duration_s: float, sample_rate: int,
-                    seed: int, n_jobs: int = 0) -> list[Path]:  # fmt: skip
-    """Write out_dir/<genre>/<genre>.<NNNNN>.wav for every genre (n_jobs processes, 0 = all
-    cores); return the paths in genre/index order. The same arguments give the same bytes."""
+                    seed: int, n_jobs: int = 0, genres=GENRES) -> list[Path]:  # fmt: skip
+    """Write out_dir/<genre>/<genre>.<NNNNN>.wav for every genre of `genres` (GTZAN's, or some
+    of them: data.genres) with n_jobs processes (0 = all cores); return the paths in
+    genre/index order. The same arguments give the same bytes, and a genre's clips do not
+    depend on which other genres are written."""
     if clips_per_genre < 1 or duration_s <= 0 or n_jobs < 0:
         raise GenreError("synthetic data needs clips_per_genre >= 1, duration_s > 0, n_jobs >= 0")
+    unknown = [g for g in genres if g not in GENRES]
+    if unknown:
+        known = ", ".join(GENRES)
+        raise GenreError(f"synthetic data has no genre {unknown[0]!r}; its genres: {known}")
     out_dir = Path(out_dir)
-    jobs = [(g, i) for g in GENRES for i in range(clips_per_genre)]
-    for g in GENRES:
+    genres = [g for g in GENRES if g in genres]  # in GENRES order, as the paths are returned
+    jobs = [(g, i) for g in genres for i in range(clips_per_genre)]
+    for g in genres:
         (out_dir / g).mkdir(parents=True, exist_ok=True)
     write = functools.partial(_write_one, out_dir=out_dir, duration_s=float(duration_s),
                               sample_rate=sample_rate, seed=seed)  # fmt: skip
@@ -294,6 +301,10 @@ def write_synthetic(out_dir: Path, *, clips_per_genre: int, duration_s: float, s
                 bar.update()
         else:
             with ProcessPoolExecutor(workers) as pool:
-                for _ in pool.map(write, jobs, chunksize=4):
-                    bar.update()
+                try:
+                    for _ in pool.map(write, jobs, chunksize=4):
+                        bar.update()
+                except BaseException:  # Ctrl-C, SIGTERM, an error: stop now, not after all jobs
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
     return [out_dir / g / f"{g}.{i:05d}.wav" for g, i in jobs]

@@ -1,0 +1,1 @@
+"""One thin entry point per DVC stage: `PYTHONPATH=src python -m genre.stages.<name>`."""

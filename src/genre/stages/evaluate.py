@@ -1,46 +1,53 @@
-"""Stage evaluate: scores of the four models and the ensemble on the test set.
+"""Stage evaluate: scores of the baseline, the four models and the ensemble on the test set.
 
-Writes metrics/evaluate.json (accuracy, macro recall, macro F1 and recall per genre on all
-test clips and on the original ones alone), metrics/confusion/<model>.csv (actual, predicted
-per test clip, for DVC's confusion plot) and metrics/recall.csv (recall per genre and model).
+Writes
+- metrics/evaluate.json (a DVC metric, what `dvc exp show` displays): per model, on all test
+  clips (`test`) and on their original clips alone (`test_original`): accuracy, macro recall,
+  macro F1;
+- metrics/report.json (not a metric: the detail): the same plus 95% bootstrap intervals over
+  test tracks, recall per genre, test tracks per genre and the genres absent from the test set;
+- metrics/recall.csv (recall per genre and model on `test`, for the side-by-side plot);
+- metrics/confusion/<model>.csv (actual, predicted per test clip, for DVC's confusion plot).
 """
 
 from genre import ARCHITECTURES
 from genre.errors import run_cli
-from genre.evaluation import (
-    check_same_clips,
-    confusion_frame,
-    evaluate,
-    read_predictions,
-    recall_frame,
-)
+from genre.evaluation import confusion_frame, evaluate, metrics, read_predictions, recall_frame
 from genre.files import atomic_dir, write_csv, write_json
 from genre.paths import METRICS_DIR, predictions_path
 
 METRICS = METRICS_DIR
-MODELS = (*ARCHITECTURES, "ensemble")
+MODELS = ("baseline", *ARCHITECTURES, "ensemble")
+MADE_BY = {"baseline": "train_baseline", "ensemble": "ensemble"}
 
 
 def main() -> None:
     frames = {
-        name: read_predictions(
-            predictions_path(name),
-            made_by="ensemble" if name == "ensemble" else f"train_{name}",
-        )
+        name: read_predictions(predictions_path(name), made_by=MADE_BY.get(name, f"train_{name}"))
         for name in MODELS
     }
-    check_same_clips(frames)
-    report = evaluate(frames)
-    write_json(report, METRICS / "evaluate.json")
+    report = evaluate(frames)  # refuses predictions of different test clips
+    write_json(metrics(report), METRICS / "evaluate.json")
+    write_json(report, METRICS / "report.json")
+    write_csv(recall_frame(report), METRICS / "recall.csv")
     with atomic_dir(METRICS / "confusion") as tmp:
         for name, frame in frames.items():
             confusion_frame(frame).to_csv(tmp / f"{name}.csv", index=False)
-    write_csv(recall_frame(report), METRICS / "recall.csv")
-    for name, subsets in report.items():
-        parts = [
-            f"{subset} accuracy {s['accuracy']:.3f} macro F1 {s['macro_f1']:.3f}"
-            for subset, s in subsets.items()
-        ]
+    tracks = report["test_tracks_per_genre"]
+    print(f"test tracks per genre: {', '.join(f'{g} {n}' for g, n in tracks.items())}")
+    if report["absent_genres"]:
+        print(
+            f"absent from the test set (left out of macro recall and F1): "
+            f"{', '.join(report['absent_genres'])}"
+        )
+    for name in MODELS:
+        parts = []
+        for scope, s in report[name].items():
+            (low, high), (rlow, rhigh) = s["accuracy_ci"], s["macro_recall_ci"]
+            parts.append(
+                f"{scope} accuracy {s['accuracy']:.3f} [{low:.2f}, {high:.2f}] "
+                f"macro recall {s['macro_recall']:.3f} [{rlow:.2f}, {rhigh:.2f}]"
+            )
         print(f"{name:8s} " + "; ".join(parts))
 
 

@@ -14,7 +14,7 @@ from genre import params
 from genre.errors import GenreError, run_cli
 from genre.files import write_csv, write_json
 from genre.paths import ID_COLUMNS, METRICS_DIR, SPLIT, SUMMARY
-from genre.split import assign, summarize
+from genre.split import assign, headline, summarize
 
 METRICS = METRICS_DIR / "split.json"
 
@@ -44,19 +44,19 @@ def main() -> None:
             "is synthetic: use data.source gtzan, or split.strategy track"
         )
     split = assign(read_clips(), params=split_params)
-    metrics = summarize(split, params=split_params)
+    counts = summarize(split)
     write_csv(split, SPLIT)
-    write_json(metrics, METRICS)
+    write_json(headline(counts), METRICS)
     excluded = (
-        f", {metrics['excluded_clips']} clips of {metrics['excluded_tracks']} tracks "
-        "not in the filtered lists excluded"
-        if metrics["excluded_clips"]
+        f", {counts['excluded_clips']} clips of {counts['excluded_tracks']} tracks "
+        "not in the filtered lists excluded (subset `excluded` in split.csv)"
+        if counts["excluded_clips"]
         else ""
     )
     print(
-        f"split ({split_params.strategy}): train {metrics['train_clips']} clips / "
-        f"{metrics['train_tracks']} tracks, test {metrics['test_clips']} clips / "
-        f"{metrics['test_tracks']} tracks, {metrics['tracks_on_both_sides']} tracks on both "
+        f"split ({split_params.strategy}): train {counts['train_clips']} clips / "
+        f"{counts['train_tracks']} tracks, test {counts['test_clips']} clips / "
+        f"{counts['test_tracks']} tracks, {counts['tracks_on_both_sides']} tracks on both "
         f"sides{excluded} -> {SPLIT}"
     )
 

@@ -1,5 +1,6 @@
 """Stage train_<arch>: `python -m genre.stages.train <arch>` fits one model, saves it to
-models/<arch>.keras, writes its test predictions to data/predictions/<arch>.parquet and logs
+models/<arch>.keras with its description models/<arch>.json (genre.modelset: what using it
+requires), writes its test predictions to data/predictions/<arch>.parquet and logs
 per-epoch curves and final scores with dvclive to metrics/train/<arch>/.
 """
 
@@ -7,9 +8,9 @@ import os
 import shutil
 import sys
 
-from genre import ARCHITECTURES, params
+from genre import ARCHITECTURES, modelset, params
 from genre.errors import GenreError, run_cli
-from genre.files import atomic_path
+from genre.files import atomic_path, write_json
 from genre.paths import MODELS_DIR, TRAIN_METRICS_DIR, predictions_path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,6 +29,7 @@ def parse_arch(argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> None:
     arch = parse_arch(sys.argv[1:] if argv is None else argv)
     model_params, train_params = params.load("model"), params.load("train")
+    data_params, featurize_params = params.load("data"), params.load("featurize")
 
     from genre import models, training  # first: imports TensorFlow quietly
     from genre.inputs import load_inputs
@@ -49,7 +51,17 @@ def main(argv: list[str] | None = None) -> None:
             )
             for name, value in result.summary.items():
                 live.log_metric(name, value, plot=False)
-        models.save(result.model, MODELS_DIR / f"{arch}.keras")
+        model_file = modelset.model_path(arch, MODELS_DIR)
+        models.save(result.model, model_file)
+        description = modelset.describe_model(
+            arch,
+            model_file=model_file,
+            shape=result.model.input_shape[1:],
+            genres=inputs.genres,
+            data=data_params,
+            featurize=featurize_params,
+        )
+        write_json(description, modelset.description_path(arch, MODELS_DIR))
         with atomic_path(predictions_path(arch)) as tmp:
             result.predictions.to_parquet(tmp, index=False)
     except BaseException:
