@@ -2,17 +2,13 @@
 in a temporary git repository), and `genre predict` names those genres."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-import yaml
+from tiny_project import make_project, run  # tests/ is on sys.path under pytest
 
 from genre.errors import GenreError
 from genre.files import md5sum
@@ -20,8 +16,6 @@ from genre.params import DataParams
 from genre.sources.local import Imported
 from genre.stages import download
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the venv running the tests: dvc, python, genre
 SR = 22050
 SECONDS = 3.0
 GENRES = ("chiptune", "drone", "polka")  # made up: none of them is a GTZAN genre
@@ -63,24 +57,6 @@ def write_collection(folder: Path, genres, *, tracks: int) -> None:
         for n in range(tracks):
             suffix = ".flac" if (g + n) % 2 else ".wav"  # any format libsndfile reads
             sf.write(folder / genre / f"{genre}.{n:05d}{suffix}", clip(genre, n), SR)
-
-
-def run(repo: Path, *args: str) -> str:
-    """Run a command in `repo`; fail the test with its output if it fails."""
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "GIT_AUTHOR_NAME": "test",
-        "GIT_AUTHOR_EMAIL": "test@example.com",
-        "GIT_COMMITTER_NAME": "test",
-        "GIT_COMMITTER_EMAIL": "test@example.com",
-    }
-    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
-    return output
 
 
 def test_data_genres_selects_synthetic_genres_whose_clips_stay_the_same(tmp_path):
@@ -126,25 +102,10 @@ def repo(tmp_path) -> Path:
     music = tmp_path / "my music"
     write_collection(music, GENRES, tracks=TRACKS_PER_GENRE)
     write_collection(music, ["lo-fi"], tracks=2)
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    shutil.copytree(
-        ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    data = dict(source="local", local_path=str(music), genres=list(GENRES), duration_s=SECONDS)
+    return make_project(
+        tmp_path / "repo", tiny={**TINY, "data": data}, message="a collection of made-up genres"
     )
-    shutil.copy(ROOT / "dvc.yaml", repo)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for section, values in TINY.items():
-        params[section].update(values)
-    params["data"].update(
-        source="local", local_path=str(music), genres=list(GENRES), duration_s=SECONDS
-    )
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(repo, "git", "init", "-q")
-    run(repo, "dvc", "init", "-q")
-    shutil.copytree(ROOT / ".dvc/plots", repo / ".dvc/plots")  # the custom plot templates
-    run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", "a collection of made-up genres")
-    return repo
 
 
 @pytest.mark.slow

@@ -10,23 +10,16 @@ folder, which `genre` it imported, and when it started and ended.
 """
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 from test_dvc_deps import closure, stage_module  # tests/ is on sys.path under pytest
+from tiny_project import command_env, make_project, run, stages_run
 
 from genre import ARCHITECTURES
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the venv running the tests: dvc, python
 TRAINING = {f"train_{arch}" for arch in ARCHITECTURES}
 TINY = {
     "data": {"clips_per_genre": 10, "duration_s": 3},  # 100 tracks: 20 test, 80 train
@@ -57,22 +50,6 @@ with open({mark!r}, "a") as _mark:  # added in the workspace only, after queuein
 """
 
 
-def run(repo: Path, *args: str, env: dict, check: bool = True) -> str:
-    """Run a command; its output goes through a file, not a pipe, as the queue workers that
-    `dvc queue start` leaves running would hold a pipe open until they exit."""
-    with tempfile.TemporaryFile("w+") as out:
-        result = subprocess.run(args, cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT)
-        out.seek(0)
-        output = out.read()
-    if check:
-        assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
-    return output
-
-
-def stages_run(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
-
-
 def training_processes(log: Path) -> list[dict]:
     """The train stages' processes (see SITECUSTOMIZE); `python -m` sets argv[0] to the file."""
     if not log.exists():
@@ -99,34 +76,13 @@ def project(tmp_path_factory):
     """A tiny project, reproduced and committed: (repo, env, import log)."""
     tmp = tmp_path_factory.mktemp("experiments")
     repo = tmp / "repo"
-    repo.mkdir()
-    shutil.copytree(
-        ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
-    )
-    (repo / "src" / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    shutil.copy(ROOT / "dvc.yaml", repo)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for section, values in TINY.items():
-        params[section].update(values)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     log = tmp / "imports.jsonl"
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(repo / "src"),  # what the editable install does for the workspace
-        "GENRE_TEST_IMPORT_LOG": str(log),
-        "GENRE_N_JOBS": "1",
-        "DVC_NO_ANALYTICS": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "GIT_AUTHOR_NAME": "test",
-        "GIT_AUTHOR_EMAIL": "test@example.com",
-        "GIT_COMMITTER_NAME": "test",
-        "GIT_COMMITTER_EMAIL": "test@example.com",
-    }
-    run(repo, "git", "init", "-q", env=env)
-    run(repo, "dvc", "init", "-q", env=env)
-    run(repo, "git", "add", "-A", env=env)
-    run(repo, "git", "commit", "-qm", "tiny project", env=env)  # dvclive needs a commit
+    env = command_env(
+        PYTHONPATH=str(repo / "src"),  # what the editable install does for the workspace
+        GENRE_TEST_IMPORT_LOG=str(log),
+        GENRE_N_JOBS="1",
+    )
+    make_project(repo, tiny=TINY, files={"src/sitecustomize.py": SITECUSTOMIZE}, env=env)
     output = run(repo, "dvc", "repro", env=env)
     assert stages_run(output) >= TRAINING
     run(repo, "git", "add", "-A", env=env)

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tiny_project import command_env, completed  # tests/ is on sys.path under pytest
 
 from genre import errors, files
 from genre.errors import GenreError, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
-BIN = Path(sys.executable).parent
 
 
 def cli_result(capsys, main) -> tuple[int, list[str]]:
@@ -246,20 +246,9 @@ def test_after_sigkill_the_next_run_sweeps_the_litter(downloaded):
 # --- dvc repro: a failed stage, and the one command that restores its outputs --------------
 
 
-def dvc(repo: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(repo / "src"),
-        "DVC_NO_ANALYTICS": "1",
-        "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
-        "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
-    }  # fmt: skip
-    env.pop("DVC_STAGE", None)
-    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
-    if ok:
-        assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
-    return result
+def dvc(repo: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = command_env(drop=("DVC_STAGE",), PYTHONPATH=str(repo / "src"))
+    return completed(repo, *args, env=env, check=ok, timeout=600)
 
 
 @pytest.mark.slow

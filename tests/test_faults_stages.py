@@ -173,25 +173,23 @@ def test_unreadable_params_file_names_it(tmp_path, monkeypatch, capsys):
 # --- data folders (download, source local) --------------------------------------------------
 
 
-def test_local_path_missing_or_a_file(downloaded, monkeypatch, capsys):
+@pytest.mark.parametrize(
+    ("local_path", "files", "expected"),
+    [
+        ("nowhere", {}, "nowhere: folder not found; data.local_path must name a folder"),
+        ("notes.txt", {"notes.txt": "x"}, "notes.txt: is a file, not a folder"),
+        ("empty", {"empty/blues/readme.txt": "no audio here"}, "empty: no audio clips found"),
+    ],
+    ids=["missing", "a-file", "no-clips"],
+)
+def test_local_path_without_clips(downloaded, monkeypatch, capsys, local_path, files, expected):
     before = snapshot(downloaded / "data" / "raw")
-    project(downloaded, local_params("nowhere"))
+    for name, text in files.items():
+        (downloaded / name).parent.mkdir(parents=True, exist_ok=True)
+        (downloaded / name).write_text(text)
+    project(downloaded, local_params(local_path))
     code, _, err = stage("download", downloaded, monkeypatch, capsys)
-    one_error(code, err, "nowhere: folder not found; data.local_path must name a folder")
-    (downloaded / "notes.txt").write_text("x")
-    project(downloaded, local_params("notes.txt"))
-    code, _, err = stage("download", downloaded, monkeypatch, capsys)
-    one_error(code, err, "notes.txt: is a file, not a folder")
-    assert_raw_intact(downloaded, before)
-
-
-def test_folder_without_clips(downloaded, monkeypatch, capsys):
-    before = snapshot(downloaded / "data" / "raw")
-    (downloaded / "empty" / "blues").mkdir(parents=True)
-    (downloaded / "empty" / "blues" / "readme.txt").write_text("no audio here")
-    project(downloaded, local_params("empty"))
-    code, _, err = stage("download", downloaded, monkeypatch, capsys)
-    one_error(code, err, "empty: no audio clips found")
+    one_error(code, err, expected)
     assert_raw_intact(downloaded, before)
 
 

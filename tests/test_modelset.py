@@ -3,23 +3,18 @@ write what using the models requires, byte-identical on a rerun; `genre predict`
 same after params.yaml is edited, and refuses a set whose models come from different runs."""
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-import yaml
+from tiny_project import BIN, completed, make_project, set_params  # tests/ is on sys.path
 
 from genre import ARCHITECTURES, GENRES
 from genre.features import FEATURE_NAMES
 from genre.files import md5sum
 from genre.params import FeaturizeParams
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the venv running the tests: dvc, python, genre
 TINY = {
     "data": {"clips_per_genre": 5, "duration_s": 3},  # 50 tracks: 10 test, 40 train
     "augment": {"factor": 2},
@@ -28,46 +23,15 @@ TINY = {
 }
 
 
-def run(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "GIT_AUTHOR_NAME": "test",
-        "GIT_AUTHOR_EMAIL": "test@example.com",
-        "GIT_COMMITTER_NAME": "test",
-        "GIT_COMMITTER_EMAIL": "test@example.com",
-    }
-    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
-    if check:
-        assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}"
-    return result
-
-
-def set_params(repo: Path, **changes: dict) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    for section, values in changes.items():
-        params[section].update(values)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+def run(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return completed(repo, *args, check=check, timeout=900)
 
 
 @pytest.mark.slow
 def test_pipeline_models_describe_themselves_and_predict_follows_them(tmp_path):
     if not (BIN / "genre").is_file():
         pytest.skip(f"console script not installed at {BIN / 'genre'} (pip install -e .)")
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    shutil.copytree(
-        ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
-    )
-    shutil.copy(ROOT / "dvc.yaml", repo)
-    shutil.copy(ROOT / "params.yaml", repo)
-    set_params(repo, **TINY)
-    run(repo, "git", "init", "-q")
-    run(repo, "dvc", "init", "-q")
-    run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", "tiny project")  # dvclive wants a commit
+    repo = make_project(tmp_path / "repo", tiny=TINY)
     run(repo, "dvc", "repro")
     models = repo / "models"
 

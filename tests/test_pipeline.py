@@ -3,20 +3,14 @@ configuration: `dvc repro`, then an experiment on a model parameter."""
 
 import csv
 import json
-import os
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from tiny_project import make_project, run, stages_run  # tests/ is on sys.path under pytest
 
 from genre import ARCHITECTURES, GENRES
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the venv running the tests: dvc, python
 MODELS = ("baseline", *ARCHITECTURES, "ensemble")
 MAX_METRIC_COLUMNS = 40  # what `dvc exp show` displays stays readable (it was about 200)
 PLOTS = {  # the plots dvc.yaml declares: a few, each comparing the models
@@ -35,47 +29,10 @@ TINY = {
 }
 
 
-def run(repo: Path, *args: str) -> str:
-    """Run a command in `repo`; fail the test with its output if it fails."""
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "GIT_AUTHOR_NAME": "test",
-        "GIT_AUTHOR_EMAIL": "test@example.com",
-        "GIT_COMMITTER_NAME": "test",
-        "GIT_COMMITTER_EMAIL": "test@example.com",
-    }
-    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
-    return output
-
-
-def stages_run(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
-
-
 @pytest.fixture
 def repo(tmp_path) -> Path:
     """A git + DVC repository with the project's pipeline, code and a tiny params.yaml."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    shutil.copytree(
-        ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
-    )
-    shutil.copy(ROOT / "dvc.yaml", repo)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for section, values in TINY.items():
-        params[section].update(values)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(repo, "git", "init", "-q")
-    run(repo, "dvc", "init", "-q")
-    shutil.copytree(ROOT / ".dvc/plots", repo / ".dvc/plots")  # the custom plot templates
-    run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", "tiny project")
-    return repo
+    return make_project(tmp_path / "repo", tiny=TINY)
 
 
 @pytest.mark.slow

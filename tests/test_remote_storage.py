@@ -5,17 +5,14 @@ and classifies a song without running a stage."""
 import os
 import shutil
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
+import tiny_project  # tests/ is on sys.path under pytest
 
 from genre import ARCHITECTURES, GENRES
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the venv running the tests: dvc, python
 BUCKET = "genre-remote"
 # 10 genres x 4 clips of 3 s, originals only: 10 test tracks, 30 training tracks of which a
 # third (3 validation folds) held out for early stopping.
@@ -36,29 +33,11 @@ pytest.importorskip("dvc_s3", reason="dvc-s3 is not installed (requirements-dev.
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
 
 
-def environment(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    return {
-        **env,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "GIT_AUTHOR_NAME": "test",
-        "GIT_AUTHOR_EMAIL": "test@example.com",
-        "GIT_COMMITTER_NAME": "test",
-        "GIT_COMMITTER_EMAIL": "test@example.com",
-        **extra,
-    }
-
-
 def run(cwd: Path, *args: str, **env: str) -> str:
-    """Run a command in `cwd`; fail the test with its output if it fails."""
-    result = subprocess.run(
-        args, cwd=cwd, env=environment(**env), capture_output=True, text=True, timeout=600
+    """Run a command in `cwd`, with PYTHONPATH only if given; fail the test if it fails."""
+    return tiny_project.run(
+        cwd, *args, env=tiny_project.command_env(drop=("PYTHONPATH",), **env), timeout=600
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
-    return output
 
 
 def free_port() -> int:
@@ -98,21 +77,8 @@ def s3_endpoint(tmp_path, monkeypatch):
 @pytest.fixture
 def repo(tmp_path) -> Path:
     """A git + DVC repository with the project's pipeline, code and a tiny params.yaml."""
-    repo = tmp_path / "first-machine"
-    repo.mkdir()
-    shutil.copytree(
-        ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
-    )
-    shutil.copy(ROOT / "dvc.yaml", repo)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for section, values in TINY.items():
-        params[section].update(values)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(repo, "git", "init", "-q")
-    run(repo, "dvc", "init", "-q")
-    run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", "tiny project")  # dvclive needs a commit
-    return repo
+    env = tiny_project.command_env(drop=("PYTHONPATH",))
+    return tiny_project.make_project(tmp_path / "first-machine", tiny=TINY, env=env)
 
 
 @pytest.mark.slow
