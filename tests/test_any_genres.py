@@ -10,11 +10,11 @@ import pytest
 import soundfile as sf
 from tiny_project import make_project, run  # tests/ is on sys.path under pytest
 
+from genre import dataset
 from genre.errors import GenreError
 from genre.files import md5sum
 from genre.params import DataParams
 from genre.sources.local import Imported
-from genre.stages import download
 
 SR = 22050
 SECONDS = 3.0
@@ -63,7 +63,7 @@ def test_data_genres_selects_synthetic_genres_whose_clips_stay_the_same(tmp_path
     from genre.sources.synthetic import write_synthetic
 
     data = DataParams(genres=["rock", "blues"], clips_per_genre=2, duration_s=1.0, seed=3)
-    text = download.download(data, tmp_path / "raw")
+    text = dataset.download(data, tmp_path / "raw")
     index = pd.read_csv(tmp_path / "raw/index.csv")
     assert list(index["track_id"]) == ["blues.00000", "blues.00001", "rock.00000", "rock.00001"]
     assert "4 clips from synthetic" in text and "blues 2, rock 2" in text
@@ -81,14 +81,14 @@ def test_a_gtzan_download_keeps_the_selected_genres_and_refuses_other_genres(tmp
         for n in range(2):
             sf.write(out / genre / f"{genre}.0000{n}.wav", clip(genre, n), SR)
     notes = {f"{g}.0000{n}": "" for g in ("blues", "jazz", "rock") for n in range(2)}
-    kept = download.keep_genres(out, Imported(notes=notes), ("blues", "rock"), source="gtzan")
+    kept = dataset.keep_genres(out, Imported(notes=notes), ("blues", "rock"), source="gtzan")
     assert sorted(p.name for p in out.iterdir()) == ["blues", "rock"]
     assert kept.left_out == {"jazz": 2} and sorted(kept.notes) == [
         "blues.00000", "blues.00001", "rock.00000", "rock.00001"
     ]  # fmt: skip
     write_collection(out, ["polka"], tracks=1)
     with pytest.raises(GenreError) as err:
-        download.keep_genres(out, Imported(), ("blues", "rock"), source="gtzan-mini")
+        dataset.keep_genres(out, Imported(), ("blues", "rock"), source="gtzan-mini")
     assert str(err.value) == (
         "gtzan-mini: the download holds clips of genres that are not GTZAN's (polka): it is not "
         "GTZAN; for a collection of your own genres, use data.source: local"

@@ -11,10 +11,9 @@ import pytest
 import soundfile as sf
 import yaml
 
-from genre import GENRES, audio
+from genre import GENRES, audio, dataset
 from genre.errors import GenreError
 from genre.files import md5sum
-from genre.stages import download
 
 SR = 22050
 
@@ -59,8 +58,8 @@ def fake_synthetic(monkeypatch):
 
 def test_synthetic_source_calls_the_generator_and_indexes_its_clips(fake_synthetic, tmp_path):
     raw = tmp_path / "data" / "raw"
-    data = download.DataParams(clips_per_genre=2, duration_s=1.5, sample_rate=16000, seed=7)
-    text = download.download(data, raw)
+    data = dataset.DataParams(clips_per_genre=2, duration_s=1.5, sample_rate=16000, seed=7)
+    text = dataset.download(data, raw)
     (call,) = fake_synthetic
     assert call["out_dir"].parent == raw.parent and call["out_dir"] != raw  # a temporary folder
     assert {k: call[k] for k in ("clips_per_genre", "duration_s", "sample_rate", "seed")} == {
@@ -70,7 +69,7 @@ def test_synthetic_source_calls_the_generator_and_indexes_its_clips(fake_synthet
         "seed": 7,
     }
     index = pd.read_csv(raw / "index.csv", keep_default_na=False)
-    assert list(index.columns) == download.INDEX_COLUMNS
+    assert list(index.columns) == dataset.INDEX_COLUMNS
     assert list(index.track_id) == [f"{g}.0000{n}" for g in GENRES for n in range(2)]
     assert (index.seconds == 1.5).all() and (index.sample_rate == 16000).all()
     assert all(md5sum(raw / p) == m for p, m in zip(index.path, index.md5, strict=True))
@@ -98,7 +97,7 @@ def test_a_failure_midway_leaves_the_old_data_raw(tmp_path, monkeypatch):
 
     monkeypatch.setattr(audio, "write_wav", flaky_write)
     with pytest.raises(GenreError, match="disk full"):
-        download.download(download.DataParams(source="local", local_path=str(src)), raw)
+        dataset.download(dataset.DataParams(source="local", local_path=str(src)), raw)
     assert written and not written[0].exists()  # the half-built folder is gone
     assert sorted(p.name for p in raw.iterdir()) == ["blues", "index.csv"]
     assert (raw / "index.csv").read_text() == "old index"

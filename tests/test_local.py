@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from genre import dataset
 from genre.errors import GenreError
 from genre.files import md5sum
 from genre.sources import local
-from genre.stages import download
 
 SR = 22050
 
@@ -25,10 +25,10 @@ def write_clip(path: Path, *, seconds=1.0, sample_rate=SR, channels=1, freq=440.
 
 
 def run_local(folder: Path, raw: Path, *, sample_rate=SR, genres=None) -> tuple[pd.DataFrame, str]:
-    data = download.DataParams(
+    data = dataset.DataParams(
         source="local", local_path=str(folder), sample_rate=sample_rate, genres=genres
     )
-    text = download.download(data, raw)
+    text = dataset.download(data, raw)
     return pd.read_csv(raw / "index.csv", keep_default_na=False, dtype={"track_id": str}), text
 
 
@@ -209,7 +209,7 @@ def test_real_gtzan_sample(gtzan_sample, tmp_path):
     raw = tmp_path / "raw"
     index, _ = run_local(gtzan_sample, raw)
     assert len(index) == 10
-    assert sorted(index.genre) == sorted(download.GENRES)
+    assert sorted(index.genre) == sorted(dataset.GENRES)
     assert (index.sample_rate == SR).all()
     assert index.seconds.between(29.0, 31.0).all()
     assert (index.note == "").all()  # GTZAN is already mono 22050 Hz

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from genre import dataset
 from genre.errors import GenreError
 from genre.files import md5sum
 from genre.sources import remote
-from genre.stages import download
 
 SR = 22050
 GENRES3 = ("blues", "jazz", "rock")
@@ -133,13 +133,13 @@ def test_gtzan_source_downloads_once_and_lays_out_data_raw(server, tmp_path, mon
     base, folder, requests = server
     archive = gtzan_tar(folder / "genres.tar.gz")
     monkeypatch.setitem(
-        download.ARCHIVES, "gtzan", (remote.Mirror(f"{base}/genres.tar.gz", md5(archive)),)
+        dataset.ARCHIVES, "gtzan", (remote.Mirror(f"{base}/genres.tar.gz", md5(archive)),)
     )
     monkeypatch.setattr(remote, "gtzan_lengths", lambda: TINY_LENGTHS)
     raw, cache = tmp_path / "data" / "raw", tmp_path / "cache"
-    data = download.DataParams(source="gtzan")
+    data = dataset.DataParams(source="gtzan")
 
-    text = download.download(data, raw, cache_dir=cache)
+    text = dataset.download(data, raw, cache_dir=cache)
 
     index = pd.read_csv(raw / "index.csv", keep_default_na=False)
     assert list(index.track_id) == [f"{g}.0000{n}" for g in GENRES3 for n in range(2)]
@@ -154,7 +154,7 @@ def test_gtzan_source_downloads_once_and_lays_out_data_raw(server, tmp_path, mon
     sha = hashlib.sha256(archive.read_bytes()).hexdigest()
     assert f"archive used: {base}/genres.tar.gz (sha256 {sha})" in text
     # cached: a second run verifies the cached archive instead of downloading it again
-    download.download(data, raw, cache_dir=cache)
+    dataset.download(data, raw, cache_dir=cache)
     assert requests == ["/genres.tar.gz"]
     cached = remote.pooch.utils.unique_file_name(f"{base}/genres.tar.gz")
     assert [p.name for p in cache.iterdir()] == [cached]  # the extraction folder is gone
@@ -287,14 +287,14 @@ def test_unsafe_archive_through_the_stage_keeps_the_old_data_raw(server, tmp_pat
     base, folder, _ = server
     archive = gtzan_tar(folder / "genres.tar.gz", extra=[("../evil.txt", b"x", {})])
     monkeypatch.setitem(
-        download.ARCHIVES, "gtzan", (remote.Mirror(f"{base}/genres.tar.gz", md5(archive)),)
+        dataset.ARCHIVES, "gtzan", (remote.Mirror(f"{base}/genres.tar.gz", md5(archive)),)
     )
     monkeypatch.setattr(remote, "gtzan_lengths", lambda: TINY_LENGTHS)
     raw = tmp_path / "data" / "raw"
     raw.mkdir(parents=True)
     (raw / "index.csv").write_text("old")
     with pytest.raises(GenreError, match=r"unsafe archive member '\.\./evil\.txt'"):
-        download.download(download.DataParams(source="gtzan"), raw, cache_dir=tmp_path / "c")
+        dataset.download(dataset.DataParams(source="gtzan"), raw, cache_dir=tmp_path / "c")
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["raw"]
     assert (raw / "index.csv").read_text() == "old"
 
@@ -383,13 +383,13 @@ def test_gtzan_mirrors_are_tried_in_order_with_the_md5_only_for_the_original():
         "http://opihi.cs.uvic.ca/sound/genres.tar.gz",
     ]
     assert [m.md5 for m in remote.GTZAN_MIRRORS] == [None, None, remote.GTZAN_MD5]
-    assert download.ARCHIVES["gtzan"] == remote.GTZAN_MIRRORS
+    assert dataset.ARCHIVES["gtzan"] == remote.GTZAN_MIRRORS
 
 
 def test_shipped_lengths_are_gtzans_1000_tracks():
     lengths = remote.gtzan_lengths()
     assert len(lengths) == 1000
-    assert sorted({t.split(".")[0] for t in lengths}) == sorted(download.GENRES)
+    assert sorted({t.split(".")[0] for t in lengths}) == sorted(dataset.GENRES)
     assert {t.split(".")[1] for t in lengths} == {f"{n:05d}" for n in range(100)}
     assert min(lengths.values()) >= 660000 and max(lengths.values()) <= 675808
 
