@@ -20,6 +20,7 @@ PREDICTIONS_DIR = Path("data/predictions")  # <model>.parquet: test-clip predict
 MODELS_DIR = Path("models")  # <arch>.keras, ensemble.json
 METRICS_DIR = Path("metrics")
 TRAIN_METRICS_DIR = METRICS_DIR / "train"  # dvclive, one folder per architecture
+REPORT = METRICS_DIR / "report.json"  # evaluate: every score with its interval
 
 # The id columns of every per-clip table (summary.parquet, split.csv, predictions).
 ID_COLUMNS = ["clip_id", "track_id", "genre", "transform"]

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from genre.errors import GenreError, run_cli
 from genre.evaluation import models_of
-from genre.paths import METRICS_DIR
+from genre.paths import REPORT
 
-REPORT = METRICS_DIR / "report.json"
 NAMES = {
     "baseline": "baseline (logistic regression)",
     "mlp": "MLP",

@@ -27,10 +27,9 @@ from pathlib import Path
 
 from genre import ARCHITECTURES
 from genre.errors import GenreError, printable
-from genre.paths import METRICS_DIR, MODELS_DIR
+from genre.paths import MODELS_DIR, REPORT
 
 CHOICES = ("ensemble", *ARCHITECTURES)
-REPORT = "report.json"  # evaluate's test scores with intervals, in the metrics folder
 MB = 1024 * 1024
 UPLOAD_MAX_AGE_S = 600  # uploads older than this are deleted (checked as often)
 QUEUE_SIZE = 64  # requests waiting beyond this are refused by Gradio ("queue full")
@@ -150,7 +149,7 @@ class Service:
             model_set,
             choice=choice,
             models_dir=self.models_dir,
-            report=self.models_dir.absolute().parent / METRICS_DIR / REPORT,
+            report=self.models_dir.absolute().parent / REPORT,
         )
 
 

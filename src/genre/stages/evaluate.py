@@ -14,7 +14,7 @@ from genre import ARCHITECTURES
 from genre.errors import run_cli
 from genre.evaluation import confusion_frame, evaluate, metrics, read_predictions, recall_frame
 from genre.files import atomic_dir, write_csv, write_json
-from genre.paths import METRICS_DIR, predictions_path
+from genre.paths import METRICS_DIR, REPORT, predictions_path
 
 METRICS = METRICS_DIR
 MODELS = ("baseline", *ARCHITECTURES, "ensemble")
@@ -28,7 +28,7 @@ def main() -> None:
     }
     report = evaluate(frames)  # refuses predictions of different test clips
     write_json(metrics(report), METRICS / "evaluate.json")
-    write_json(report, METRICS / "report.json")
+    write_json(report, REPORT)
     write_csv(recall_frame(report), METRICS / "recall.csv")
     with atomic_dir(METRICS / "confusion") as tmp:
         for name, frame in frames.items():
