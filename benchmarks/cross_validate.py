@@ -138,10 +138,10 @@ def validation_weights(val_probs: dict[str, np.ndarray], y_val: np.ndarray) -> d
 
 def run_fold(features: Features, test: np.ndarray, *, sections: dict, models) -> dict:
     """Train every model on the clips outside `test`; their predictions of the test clips."""
-    import tensorflow as tf
+    from genre.models import keras  # first: sets TensorFlow's environment, imports it quietly
 
-    from genre import baseline, training
-    from genre.models import keras
+    import tensorflow as tf  # isort: skip
+    from genre import baseline, training  # isort: skip
 
     tf.get_logger().setLevel("ERROR")  # "triggered tf.function retracing": one model per fold
 
