@@ -80,27 +80,14 @@ def restore_hint() -> str:
 
 
 def _uncached_outs(stage: str, root: str) -> list[str]:
-    """The `cache: false` outs of `stage` in <root>/dvc.yaml (`${var}` filled from the
-    stage's vars), [] when that cannot be read."""
-    from pathlib import Path
-
+    """The `cache: false` outs of `stage` as dvc.yaml names them (DVC fills `${vars}`),
+    [] when that cannot be read."""
     try:
-        from ruamel.yaml import YAML
+        from dvc.repo import Repo
 
-        spec = YAML(typ="safe").load(Path(root, "dvc.yaml").read_text())["stages"][stage]
-        values = {}
-        for entry in spec.get("vars") or []:
-            if isinstance(entry, dict):
-                values.update(entry)
-        found = []
-        for out in spec.get("outs") or []:
-            if isinstance(out, dict):
-                for path, options in out.items():
-                    if isinstance(options, dict) and options.get("cache") is False:
-                        for name, value in values.items():
-                            path = path.replace(f"${{{name}}}", str(value))
-                        found.append(path)
-        return found
+        with Repo(root) as repo:
+            (found,) = repo.stage.collect(stage)
+            return [out.def_path for out in found.outs if not out.use_cache]
     except Exception:  # noqa: BLE001 - a hint must never hide the error it comes with
         return []
 
