@@ -6,9 +6,11 @@ from the samples, so each spectral call makes its own STFT (chroma_stft also est
 The seed made its augmented clips first, with librosa (white noise in float64, np.roll,
 librosa.effects.time_stretch), and wrote them to files: `seed_augment` times that making (not
 the WAV writing) so the whole-stage ratio charges the seed for it too.
-This stage's way, per TRACK: decode once, one STFT per clip (the original's shared by its
-features, the track's tuning and the stretches), tuning once per track, the augmented variants
-made in memory by genre.augment.apply (their time is included, and also reported on its own).
+This stage's way, per TRACK: decode once, one STFT per clip made as audio (the original's
+shared by its features, the track's tuning and the stretches), tuning once per track, the
+augmented variants made in memory: noise and shift by genre.augment.apply, a stretch from the
+original's frames by genre.augment.stretch_frames (their time is included, and also reported
+on its own).
 
 Both run on the same clips in one run, interleaved, best of --repeat, so a machine shared with
 other work slows both alike, and both with one BLAS thread. The per-clip ratios use ONE process
@@ -35,7 +37,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from genre import GENRES, audio, augment, extraction, params, paths, spectral
+from genre import GENRES, audio, augment, extraction, features, params, paths, spectral
 from genre.augment import build_manifest
 from genre.files import read_csv
 from genre.params import AugmentParams, FeaturizeParams
@@ -106,22 +108,24 @@ def seed_augment(samples: np.ndarray, row: dict) -> np.ndarray:
 
 
 def augment_time(manifest: pd.DataFrame, index: pd.DataFrame, *, raw: Path, seed: bool) -> float:
-    """Seconds spent making the augmented clips: the seed's way, or genre.augment.apply as
-    the stage calls it (with the track's STFT, which the stage computes for its features)."""
+    """Seconds spent making the augmented clips: the seed's way, or as the stage makes them
+    (a stretch from the original's frames, which the stage computes for its features)."""
     where = dict(zip(index["track_id"], index["path"], strict=True))
+    p = FeaturizeParams()
     spent = 0.0
     for track, rows in manifest.groupby("track_id", sort=False):
         samples = audio.read(raw / where[track], sample_rate=SR).samples
         samples = audio.fit_length(samples, int(DURATION * SR))
-        spectrum = spectral.stft(
-            samples, n_fft=spectral.STRETCH_N_FFT, hop_length=spectral.STRETCH_HOP
-        )
+        magnitude = np.abs(spectral.stft(samples, n_fft=p.n_fft, hop_length=p.hop_length))
+        zcr = features.zero_crossing_rate(y=samples, frame_length=p.n_fft, hop_length=p.hop_length)
         start = time.perf_counter()
         for row in rows.to_dict("records"):
             if seed:
                 seed_augment(samples, row)
+            elif row["transform"] == "stretch":
+                augment.stretch_frames(magnitude, zcr, row)
             else:
-                augment.apply(samples, row, sample_rate=SR, spectrum=spectrum)
+                augment.apply(samples, row, sample_rate=SR)
         spent += time.perf_counter() - start
     return spent
 
@@ -177,11 +181,11 @@ def compare(args: argparse.Namespace) -> None:
         f"ratio {seed / own:.1f}x"
     )
     print(
-        f"  of which genre.augment.apply:                       "
+        f"  of which making the augmented clips:                "
         f"{per_clip['augment'] * 1e3:7.1f} ms/clip"
     )
     print(
-        f"  features alone (stage minus augment.apply):         "
+        f"  features alone (stage minus making the clips):      "
         f"{(own - per_clip['augment']) * 1e3:7.1f} ms/clip  "
         f"ratio {seed / (own - per_clip['augment']):.1f}x"
     )

@@ -5,11 +5,13 @@
     python benchmarks/bench_train.py --fabricate --epochs 3 lstm bilstm   # quick per-epoch
 
 Uses params.yaml's model/train sections; --epochs, --batch-size, --units override them.
-Writes nothing.
+Prints per model its test scores and the md5 of its trained weights and test predictions (as
+benchmarks/bench_determinism.py): equal md5s, the same training. Writes nothing.
 """
 
 import argparse
 import dataclasses
+import hashlib
 import os
 import time
 
@@ -93,6 +95,8 @@ def main() -> None:
             train_params=train_params,
             callbacks=[timer],
         )
+        probs = result.predictions.filter(like="prob_").to_numpy("float32")
+        outcome = b"".join(a.tobytes() for a in [*result.model.get_weights(), probs])
         per_epoch = float(np.median(timer.times[1:] or timer.times))
         cpu = float(np.median(timer.cpu[1:] or timer.cpu))
         total += result.seconds
@@ -101,7 +105,9 @@ def main() -> None:
             f"{arch:7s} x{tuple(inputs.x.shape)}: {len(timer.times)} epochs "
             f"(best {result.summary['best/epoch']}), {per_epoch:.2f} s/epoch (CPU {cpu:.2f} s) "
             f"(first {timer.times[0]:.1f} s), {result.seconds:.0f} s in all, "
-            f"test accuracy {result.summary['test/accuracy']:.3f}",
+            f"test accuracy {result.summary['test/accuracy']:.4f} "
+            f"(macro recall {result.summary['test/macro_recall']:.4f}), "
+            f"md5 {hashlib.md5(outcome).hexdigest()[:12]}",
             flush=True,
         )
     print(

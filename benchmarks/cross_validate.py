@@ -15,6 +15,7 @@ overlap of the training sets between folds.
     python benchmarks/cross_validate.py PROJECT --repeats 5 --out cv.csv
     python benchmarks/cross_validate.py PROJECT --set model.units=64 --set train.epochs=20
     python benchmarks/cross_validate.py --report cv.csv more.csv   # tables of saved runs
+    python benchmarks/cross_validate.py --compare before.csv after.csv   # two codes, same folds
 
 model/train/baseline/ensemble params come from PROJECT's params.yaml (for --local: the current
 folder's params.yaml, also used for the other stages), each overridable with --set
@@ -237,6 +238,30 @@ def report(records: pd.DataFrame, *, k: int, title: str) -> str:
     return "\n".join(lines)
 
 
+def compare(before: pd.DataFrame, after: pd.DataFrame, *, title: str) -> str:
+    """Paired differences after − before per model, fold by fold: two runs of the same folds
+    (same --seed and --repeats) on different code or params."""
+    index = ["repeat", "fold", "model"]
+    both = before.merge(after, on=index, suffixes=("_before", "_after"))
+    if both.empty:
+        raise GenreError(
+            "the two runs share no (repeat, fold, model): run both with the same --seed"
+        )
+    k = both["fold"].nunique()
+    lines = [title, "", "| model | before | after | after − before (95% CI) | folds + / − |"]
+    lines.append("|---|---|---|---|---|")
+    for model in [m for m in MODELS + VARIANTS if m in set(both["model"])]:
+        part = both[both["model"] == model]
+        d = (part["macro_recall_after"] - part["macro_recall_before"]).to_numpy()
+        mean, low, high = corrected_interval(d, test_share=1 / k)
+        lines.append(
+            f"| {model} | {part['macro_recall_before'].mean():.3f} | "
+            f"{part['macro_recall_after'].mean():.3f} | {mean:+.3f} [{low:+.3f}, {high:+.3f}] | "
+            f"{(d > 0).sum()} / {(d < 0).sum()} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", nargs="?", type=Path, help="a featurized project folder")
@@ -250,7 +275,18 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--out", type=Path, help="CSV of the per-fold scores")
     parser.add_argument("--report", type=Path, nargs="+", help="print the tables of --out CSVs")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="paired macro-recall differences of two --out CSVs, same folds",
+    )
     args = parser.parse_args()
+    if args.compare:
+        before, after = (pd.read_csv(p) for p in args.compare)
+        print(compare(before, after, title=f"{args.compare[1]} against {args.compare[0]}"))
+        return
     if args.report:  # runs of the same data and params with different --seed, put together
         parts = [pd.read_csv(p) for p in args.report]
         for i, part in enumerate(parts):  # repeats of different files are different repeats

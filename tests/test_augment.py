@@ -7,8 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genre import GENRES
-from genre.augment import COLUMNS, TRANSFORMS, apply, build_manifest, clip_count
+from genre import GENRES, features, spectral
+from genre.augment import (
+    COLUMNS,
+    TRANSFORMS,
+    apply,
+    build_manifest,
+    clip_count,
+    stretch_frames,
+)
 from genre.errors import GenreError
 from genre.files import read_csv, write_csv
 from genre.params import AugmentParams
@@ -115,6 +122,51 @@ def test_stretch_moves_a_tone_burst_and_keeps_its_pitch(rate):
     assert stop == pytest.approx(2.0 / rate, abs=0.06)
     peak = np.argmax(np.abs(np.fft.rfft(out))) * SR / len(out)
     assert peak == pytest.approx(440.0, abs=2.0)
+
+
+def _frames(samples: np.ndarray, n_fft: int = 256, hop: int = 64):
+    magnitude = np.abs(spectral.stft(samples, n_fft=n_fft, hop_length=hop))
+    return magnitude, features.zero_crossing_rate(y=samples, frame_length=n_fft, hop_length=hop)
+
+
+@pytest.mark.parametrize("rate", [0.8, 1.25])
+def test_stretch_frames_are_the_phase_vocoders_and_move_a_burst(rate):
+    samples = np.zeros(4 * SR, np.float32)
+    samples[SR : 2 * SR] = sine(1.0)  # a 440 Hz tone from 1 s to 2 s
+    magnitude, zcr = _frames(samples)
+    clip = row("stretch", stretch_rate=rate)
+    stretched, stretched_zcr = stretch_frames(magnitude, zcr, clip)
+    assert stretched.shape == magnitude.shape and stretched.dtype == np.float32
+    assert stretched_zcr.shape == zcr.shape
+    # the phase vocoder's own frames: their magnitudes, as far as the vocoder reaches
+    spectrum = spectral.stft(samples, n_fft=256, hop_length=64)
+    vocoded = np.abs(spectral.phase_vocoder(spectrum, rate=rate, hop_length=64, n_fft=256))
+    reach = min(len(vocoded), len(stretched))
+    np.testing.assert_allclose(stretched[:reach], vocoded[:reach], rtol=1e-5, atol=1e-6)
+    assert not stretched[len(vocoded) :].any()  # a squeeze ends in silence
+    # the burst moves to [1, 2] s / rate; its pitch (the loudest bin) and crossing rate stay
+    loud = np.flatnonzero(stretched.sum(axis=1) > stretched.sum(axis=1).max() / 2) * 64 / SR
+    assert loud[0] == pytest.approx(1.0 / rate, abs=0.03)
+    assert loud[-1] == pytest.approx(2.0 / rate, abs=0.03)
+    peak = np.argmax(stretched[int(1.5 / rate * SR / 64)]) * SR / 256
+    assert peak == pytest.approx(440.0, abs=SR / 256)
+    inside = stretched_zcr[int(1.2 / rate * SR / 64) : int(1.8 / rate * SR / 64)]
+    np.testing.assert_allclose(inside, 2 * 440 / SR, rtol=0.05)
+
+
+def test_stretch_frames_at_rate_one_are_the_tracks():
+    magnitude, zcr = _frames(sine(1.0))
+    stretched, stretched_zcr = stretch_frames(magnitude, zcr, row("stretch", stretch_rate=1.0))
+    np.testing.assert_array_equal(stretched, magnitude)
+    np.testing.assert_array_equal(stretched_zcr, zcr)
+
+
+def test_stretch_frames_refuses_other_transforms_and_a_missing_rate():
+    magnitude, zcr = _frames(sine(0.5))
+    with pytest.raises(GenreError, match="only a stretch"):
+        stretch_frames(magnitude, zcr, row("noise", snr_db=20.0))
+    with pytest.raises(GenreError, match="lacks stretch_rate.*dvc repro augment"):
+        stretch_frames(magnitude, zcr, row("stretch"))
 
 
 def test_apply_refuses_unknown_transforms_and_missing_parameters():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genre import GENRES, features
+from genre import GENRES, features, spectral
 from genre.errors import GenreError
 from genre.params import FeaturizeParams
 
@@ -268,6 +268,19 @@ def test_clips_are_cropped_or_zero_padded_to_duration():
     silent = pad.sequence[3]  # the last window holds only padding: flat mel spectrum, no ZCR
     np.testing.assert_allclose(silent[1:13], 0.0, atol=1e-4)
     assert silent[39] == silent[40] == 0.0
+
+
+def test_a_clip_given_by_its_frames_gets_the_features_of_its_audio():
+    y = mixture(2.0)
+    magnitude = np.abs(spectral.stft(y, n_fft=P.n_fft, hop_length=P.hop_length))
+    zcr = features.zero_crossing_rate(y=y, frame_length=P.n_fft, hop_length=P.hop_length)
+    given = features.frames_clip_features(
+        magnitude, zcr=zcr, sample_rate=SR, duration_s=2.0, params=P
+    )
+    from_audio = features.clip_features(y, sample_rate=SR, duration_s=2.0, params=P)
+    np.testing.assert_array_equal(given.summary, from_audio.summary)
+    np.testing.assert_array_equal(given.sequence, from_audio.sequence)
+    assert given.tuning == from_audio.tuning
 
 
 def test_filter_banks_are_built_once(monkeypatch):

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
-from genre import audio, augment, extraction, features, paths
+from genre import audio, augment, extraction, features, paths, spectral
 from genre.augment import build_manifest
 from genre.errors import GenreError
 from genre.params import AugmentParams, FeaturizeParams
@@ -79,11 +79,15 @@ def expected_clip(row: dict) -> features.ClipFeatures:
     """What the stage must give for one manifest row, computed here the straightforward way."""
     path = Path("data/raw") / row["genre"] / f"{row['track_id']}.wav"
     original = audio.fit_length(audio.read(path, sample_rate=SR).samples, int(DURATION * SR))
-    tuning = features.estimate_tuning(original, sample_rate=SR, params=FeaturizeParams())
-    clip = augment.apply(original, row, sample_rate=SR)
-    return features.clip_features(
-        clip, sample_rate=SR, duration_s=DURATION, params=FeaturizeParams(), tuning=tuning
-    )
+    p = FeaturizeParams()
+    tuning = features.estimate_tuning(original, sample_rate=SR, params=p)
+    kw = {"sample_rate": SR, "duration_s": DURATION, "params": p, "tuning": tuning}
+    if row["transform"] != "stretch":
+        return features.clip_features(augment.apply(original, row, sample_rate=SR), **kw)
+    magnitude = np.abs(spectral.stft(original, n_fft=p.n_fft, hop_length=p.hop_length))
+    zcr = features.zero_crossing_rate(y=original, frame_length=p.n_fft, hop_length=p.hop_length)
+    magnitude, zcr = augment.stretch_frames(magnitude, zcr, row)
+    return features.frames_clip_features(magnitude, zcr=zcr, **kw)
 
 
 def test_stage_writes_features_in_manifest_order(project, one_blas_thread, capsys):

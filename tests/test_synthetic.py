@@ -4,6 +4,7 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
+from scipy import signal
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
@@ -13,6 +14,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from genre import GENRES
 from genre.errors import GenreError
+from genre.sources import synthetic
 from genre.sources.synthetic import synthesize, write_synthetic
 
 SR = 22050
@@ -60,6 +62,45 @@ def test_same_params_give_byte_identical_files_whatever_the_process_count(tmp_pa
     other = write_synthetic(tmp_path / "other", seed=4, n_jobs=2, **kwargs)
     assert [p.read_bytes() for p in one] == [p.read_bytes() for p in two]
     assert all(a.read_bytes() != b.read_bytes() for a, b in zip(one, other, strict=True))
+
+
+@pytest.mark.parametrize("sr", [SR, 8000])  # at 8 kHz some EQ bumps are 1-section high-passes
+def test_compiled_master_filters_give_scipys_values_bit_for_bit(sr):
+    """_recording replaces scipy's sosfilt and lfilter passes: the data must not change."""
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        x, white = rng.standard_normal(5000) * rng.uniform(0.01, 3), rng.standard_normal(5000)
+        lo, gains, centre = rng.uniform(20, 60), rng.uniform(-0.6, 1.5, 3), rng.uniform(150, 6000)
+        pole = rng.uniform(0, 0.98)
+        expected = synthetic._band(x, lo, sr, sr)
+        expected = expected + gains[0] * synthetic._band(expected, 2000, sr, sr, order=1)
+        expected = expected + gains[1] * synthetic._band(expected, 0, 250, sr, order=1)
+        expected = expected + gains[2] * synthetic._band(expected, centre / 1.5, centre * 1.5, sr)
+        sos = (synthetic._design(lo, sr, sr), synthetic._design(2000, sr, sr, order=1),
+               synthetic._design(0, 250, sr, order=1),
+               synthetic._design(centre / 1.5, centre * 1.5, sr))  # fmt: skip
+        got, noise = x.copy(), white.copy()
+        synthetic._recording(got, noise, sos, tuple(gains), pole)
+        assert got.tobytes() == expected.tobytes()
+        assert noise.tobytes() == signal.lfilter([1.0], [1.0, -pole], white).tobytes()
+
+
+def test_notes_give_the_values_of_the_plain_formulas_bit_for_bit():
+    """_note slices cached curves and plays its wavetables compiled: the same values as
+    computing each note's curves and wave in numpy, as the generator first did."""
+    for name, midi, dur in [("strings", 60.0, 0.5), ("piano", 45.0, 1.2), ("sax", 70.0, 5.0)]:
+        inst, n = synthetic.INSTRUMENTS[name], max(int(dur * SR), 16)
+        t = np.arange(n) / SR
+        f0 = 440.0 * 2 ** ((midi - 69) / 12)
+        vib = inst.vibrato / 1731 * (1 - np.cos(2 * np.pi * 5.5 * t)) / (2 * np.pi * 5.5)
+        body, expected = synthetic._resonate(inst.body, f0), np.zeros_like(t)
+        for timbre, attack, decay, gain, detune in inst.layers:
+            f = f0 * 2 ** (detune / 1200)
+            env = gain * (1 - np.exp(-t / attack)) * np.exp(-t / decay)
+            table = synthetic._table(synthetic.TIMBRES[timbre] * body, f, SR)
+            expected += env * synthetic._wave(table, f * (t + vib))
+        expected = expected * np.minimum((t[-1] - t) / 0.01, 1)
+        assert synthetic._note(name, midi, dur, SR).tobytes() == expected.tobytes(), name
 
 
 def test_bad_arguments_raise_genre_error(tmp_path):

@@ -166,6 +166,16 @@ def test_training_is_reproducible(arch):
     )
 
 
+def test_trained_model_predicts_one_batch_per_call():
+    """fit runs an epoch's steps per TF call; the model comes back at one step per call, as
+    Keras would otherwise trace predict once per step (cross_validate predicts with it)."""
+    split, sequences = fabricate()
+    inputs = Inputs(x=sequences.mean(axis=1), rows=split)
+    result = train("mlp", inputs, model_params=TINY_MODEL, train_params=TINY_TRAIN)
+    assert result.model.steps_per_execution == 1
+    assert result.model.get_compile_config()["steps_per_execution"] == 1  # saved as before
+
+
 def test_mlp_learns_the_fabricated_genres():
     split, sequences = fabricate()
     inputs = Inputs(x=sequences.mean(axis=1), rows=split)

@@ -1,16 +1,22 @@
 """Data augmentation: which variants of each track to make (the manifest), and making one.
 
 The augment stage only plans: it writes one manifest row per clip (originals included) with
-the transform and its drawn parameter. No audio is written; `apply()` renders a clip in memory
-from its row, for the featurize stage and for `genre listen`.
+the transform and its drawn parameter. No audio is written: the featurize stage makes each clip
+in memory from its row, where the features are computed, and `genre listen` renders it as audio
+(`apply()`).
 
 Transforms (each keeps the clip's length):
 - noise: white Gaussian noise at a signal-to-noise ratio of `snr_db` dB;
 - shift: a CIRCULAR time shift by `shift_s` seconds (np.roll: what falls off one end comes
   back at the other), positive = later;
 - stretch: librosa's phase-vocoder time stretch at `stretch_rate` (> 1 faster, < 1 slower),
-  then cropped or zero-padded back to the original length (genre.spectral.time_stretch: the
-  phase summed in double precision, and the track's STFT reused when the caller has it).
+  cropped or zero-padded back to the original length. The featurize stage makes it in the
+  spectral domain (`stretch_frames`): the phase vocoder's own output frames, whose magnitudes
+  are the track's interpolated at t x rate, ARE the stretched clip's spectrogram, so it takes
+  them (and the zero-crossing rate likewise) instead of resynthesising audio only to transform
+  it again. Rendered as audio (`apply`, genre.spectral.time_stretch), the vocoder's frames
+  overlap with phases that do not quite agree, so that audio's own spectrogram is a slightly
+  smeared version of them.
 """
 
 import itertools
@@ -86,12 +92,8 @@ def build_manifest(index: pd.DataFrame, *, params: AugmentParams) -> pd.DataFram
     return manifest
 
 
-def apply(samples: np.ndarray, row: Mapping, *, sample_rate: int, spectrum=None) -> np.ndarray:
-    """Render the clip a manifest row describes from its track's samples (float32, same length).
-
-    spectrum: the samples' genre.spectral.stft with the stretch's n_fft and hop, when the caller
-    has it already (a stretch then does not compute it again).
-    """
+def apply(samples: np.ndarray, row: Mapping, *, sample_rate: int) -> np.ndarray:
+    """Render the clip a manifest row describes from its track's samples (float32, same length)."""
     samples = np.asarray(samples, dtype=np.float32)
     transform = row["transform"]
     if transform == "original" or samples.size == 0:
@@ -102,7 +104,7 @@ def apply(samples: np.ndarray, row: Mapping, *, sample_rate: int, spectrum=None)
     elif transform == "shift":
         out = shift(samples, shift_s=_param(row, "shift_s"), sample_rate=sample_rate)
     elif transform == "stretch":
-        out = stretch(samples, rate=_param(row, "stretch_rate"), spectrum=spectrum)
+        out = stretch(samples, rate=_param(row, "stretch_rate"))
     else:
         raise GenreError(
             f"clip {row.get('clip_id', '?')}: unknown transform {transform!r} (known: original, "
@@ -128,9 +130,24 @@ def shift(samples: np.ndarray, *, shift_s: float, sample_rate: int) -> np.ndarra
     return np.roll(samples, round(shift_s * sample_rate))
 
 
-def stretch(samples: np.ndarray, *, rate: float, spectrum=None) -> np.ndarray:
+def stretch(samples: np.ndarray, *, rate: float) -> np.ndarray:
     """Time-stretch without changing pitch (rate > 1 faster/shorter); length fitted back."""
-    return spectral.time_stretch(samples, rate=rate, size=samples.size, spectrum=spectrum)
+    return spectral.time_stretch(samples, rate=rate, size=samples.size)
+
+
+def stretch_frames(magnitude: np.ndarray, zcr: np.ndarray, row: Mapping):
+    """The stretched clip a manifest row describes, made from its track's frames: the
+    magnitude spectrogram [frames, bins] and zero-crossing rate [frames] of the stretch, as the
+    phase vocoder makes them (genre.spectral.stretched_frames), with the track's frame count.
+    The ZCR is interpolated like the magnitudes: a pitch-keeping stretch keeps each frame's
+    crossing rate and moves it to t x rate."""
+    if row["transform"] != "stretch":
+        raise GenreError(f"clip {row.get('clip_id', '?')}: only a stretch is made from frames")
+    rate, frames = _param(row, "stretch_rate"), magnitude.shape[0]
+    return (
+        spectral.stretched_frames(magnitude, rate=rate, frames=frames),
+        spectral.stretched_frames(zcr, rate=rate, frames=frames),
+    )
 
 
 def _param(row: Mapping, column: str) -> float:

@@ -11,6 +11,7 @@ only on success (under `dvc repro`, DVC itself removes data/raw first: the error
 import shutil
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -84,20 +85,21 @@ def keep_genres(
 def index_clips(out_dir: Path, notes: dict[str, str]) -> pd.DataFrame:
     """One index.csv row per WAV written under out_dir/<genre>/, in genre then track order
     (genres sorted by name: GTZAN's in GENRES order)."""
-    rows = []
-    for path in out_dir.glob("*/*.wav"):
+
+    def row(path: Path) -> dict:
         info = sf.info(path)
-        rows.append(
-            {
-                "track_id": path.stem,
-                "genre": path.parent.name,
-                "path": path.relative_to(out_dir).as_posix(),
-                "seconds": round(info.frames / info.samplerate, 3),
-                "sample_rate": info.samplerate,
-                "md5": md5sum(path),
-                "note": notes.get(path.stem, ""),
-            }
-        )
+        return {
+            "track_id": path.stem,
+            "genre": path.parent.name,
+            "path": path.relative_to(out_dir).as_posix(),
+            "seconds": round(info.frames / info.samplerate, 3),
+            "sample_rate": info.samplerate,
+            "md5": md5sum(path),
+            "note": notes.get(path.stem, ""),
+        }
+
+    with ThreadPoolExecutor(checks.READERS) as pool:  # hashing lets go of the GIL
+        rows = list(pool.map(row, out_dir.glob("*/*.wav")))
     return pd.DataFrame(rows, columns=INDEX_COLUMNS).sort_values(["genre", "track_id"])
 
 

@@ -1,12 +1,13 @@
 """Featurizing many clips: the work plan, the per-recording tuning policy, and running it.
 
 One job per TRACK: it is decoded once and cropped/zero-padded to data.duration_s (its original
-clip); genre.augment.apply makes every clip of the track from that in memory. The chroma tuning
-is a property of the RECORDING, not of a clip: it is estimated once, on the audio the clips are
-cut from (`shared_tuning`), and used for all of them, so a stretched or noisy variant's chroma
-uses its track's tuning, not one re-estimated on the variant, and `genre predict` (which cuts a
-song into windows, `song_features`) follows the same rule: for a one-window song its features
-are the featurize stage's bit for bit.
+clip), and every clip of the track is made from that in memory: noise and shift as audio
+(genre.augment.apply), a stretch from the original's frames (genre.augment.stretch_frames).
+The chroma tuning is a property of the RECORDING, not of a clip: it is estimated once, on the
+audio the clips are cut from (`shared_tuning`), and used for all of them, so a stretched or
+noisy variant's chroma uses its track's tuning, not one re-estimated on the variant, and
+`genre predict` (which cuts a song into windows, `song_features`) follows the same rule: for a
+one-window song its features are the featurize stage's bit for bit.
 
 The jobs run through joblib: local worker processes (loky) by default, GENRE_N_JOBS of them (all
 cores when unset), or the workers of a Dask cluster when GENRE_DASK_SCHEDULER holds a scheduler
@@ -109,24 +110,27 @@ def featurize_track(job: TrackJob, *, settings: Settings) -> list[Result]:
         reason = message if str(job.path) in message else f"{job.path}: {message}"
         return [(position, reason) for position in job.positions]
     with _one_blas_thread():
-        # the original's STFT, computed once: its features, the track's tuning, and the
-        # stretches' first step when they use the same framing
+        # the original's frames, computed once: its features, the track's tuning, and the
+        # stretches, which are made from them (genre.augment.stretch_frames)
         spectrum = spectral.stft(original, n_fft=p.n_fft, hop_length=p.hop_length)
-        same = (p.n_fft, p.hop_length) == (spectral.STRETCH_N_FFT, spectral.STRETCH_HOP)
+        magnitude = np.abs(spectrum)
+        zcr = features.zero_crossing_rate(y=original, frame_length=p.n_fft, hop_length=p.hop_length)
         tuning = shared_tuning(
             original, n_clips=1, size=size, params=p, sample_rate=sr, spectrum=spectrum
         )
+        clip = {"sample_rate": sr, "duration_s": settings.duration_s, "params": p, "tuning": tuning}
         results = []
         for position, row in zip(job.positions, job.rows, strict=True):
             try:
-                original_row = row["transform"] == "original"
-                clip = augment.apply(
-                    original, row, sample_rate=sr, spectrum=spectrum if same else None
-                )
-                result = features.clip_features(
-                    clip, sample_rate=sr, duration_s=settings.duration_s, params=p,
-                    tuning=tuning, spectrum=spectrum if original_row else None,
-                )  # fmt: skip
+                if row["transform"] == "original":
+                    result = features.frames_clip_features(magnitude, zcr=zcr, **clip)
+                elif row["transform"] == "stretch":
+                    stretched, stretched_zcr = augment.stretch_frames(magnitude, zcr, row)
+                    result = features.frames_clip_features(stretched, zcr=stretched_zcr, **clip)
+                else:
+                    result = features.clip_features(
+                        augment.apply(original, row, sample_rate=sr), **clip
+                    )
             except GenreError as err:
                 result = str(err)
             results.append((position, result))

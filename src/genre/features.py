@@ -10,8 +10,10 @@ librosa.feature.<same name>(y=y, ...) returns, without its extra row axis: the S
 (genre.spectral.stft), chroma, ZCR, roll-off and the chroma tuning bit for bit (same operations,
 filter banks cached, piptrack run only on the bins it keeps), MFCC to ~1e-7 of its scale (the
 sparse mel product sums in another order), centroid and bandwidth to ~1e-8 (from the spectral
-moments in one float64 product instead of normalising S). A BLAS product's last bit can depend
-on the BLAS thread count; the featurize stage and genre predict pin it to one.
+moments, summed in float64 in the same compiled pass over each frame as the roll-off, instead of
+normalising S). A BLAS product's last bit can depend on the BLAS thread count; the featurize
+stage and genre predict pin it to one. `frames_clip_features` takes a clip as its frames
+(magnitude spectrogram and ZCR) for clips made in the spectral domain (a time stretch).
 
 A clip is summarised over its frames by the MEAN of MFCC, ZCR, centroid, roll-off, chroma and
 bandwidth and the STANDARD DEVIATION (ddof=0) of delta and delta-delta (their mean is ~0), and
@@ -26,6 +28,7 @@ import warnings
 from dataclasses import dataclass
 
 import librosa
+import numba
 import numpy as np
 from librosa.core.pitch import _parabolic_interpolation  # piptrack's own stencil
 
@@ -38,6 +41,7 @@ N_MELS = 128
 N_CHROMA = 12
 ROLL_PERCENT = 0.85
 DELTA_WIDTH = 9
+SHAPE_BLOCK = 16  # frames summed side by side in _shape_sums
 ZCR_THRESHOLD = np.float32(1e-10)
 PIPTRACK_FMIN, PIPTRACK_FMAX, PIPTRACK_THRESHOLD = (
     150.0,
@@ -91,12 +95,12 @@ def zero_crossing_rate(*, y: np.ndarray, frame_length: int, hop_length: int) -> 
 
 def spectral_centroid(*, y=None, S=None, sr: int, n_fft: int, hop_length: int):
     """librosa.feature.spectral_centroid: [frames] (Hz)."""
-    return _moments(_magnitude(y, S, n_fft, hop_length).T, sr=sr, n_fft=n_fft)[0]
+    return _shape(_magnitude(y, S, n_fft, hop_length).T, sr=sr, n_fft=n_fft, share=ROLL_PERCENT)[0]
 
 
 def spectral_bandwidth(*, y=None, S=None, sr: int, n_fft: int, hop_length: int):
     """librosa.feature.spectral_bandwidth with p=2: [frames] (Hz)."""
-    return _moments(_magnitude(y, S, n_fft, hop_length).T, sr=sr, n_fft=n_fft)[1]
+    return _shape(_magnitude(y, S, n_fft, hop_length).T, sr=sr, n_fft=n_fft, share=ROLL_PERCENT)[1]
 
 
 def spectral_rolloff(
@@ -104,7 +108,8 @@ def spectral_rolloff(
 ):
     """librosa.feature.spectral_rolloff: [frames], the lowest bin frequency holding
     roll_percent of the frame's magnitude (the same float32 cumulative sum as librosa)."""
-    return _rolloff(_magnitude(y, S, n_fft, hop_length).T, sr=sr, n_fft=n_fft, share=roll_percent)
+    magnitude = _magnitude(y, S, n_fft, hop_length).T
+    return _shape(magnitude, sr=sr, n_fft=n_fft, share=roll_percent)[2]
 
 
 def chroma(*, y=None, S=None, sr: int, n_fft: int, hop_length: int, tuning: float | None = None):
@@ -129,7 +134,12 @@ def frame_features(
     samples: np.ndarray, *, sample_rate: int, params: FeaturizeParams, tuning: float | None = None
 ) -> np.ndarray:
     """The 44 per-frame values, float64 [44, frames], rows in FEATURE_NAMES order."""
-    return _frame_features(samples, sample_rate=sample_rate, params=params, tuning=tuning)[0]
+    y = check_samples(samples, n_fft=params.n_fft)
+    magnitude = spectrogram(y=y, n_fft=params.n_fft, hop_length=params.hop_length).T
+    zcr = zero_crossing_rate(y=y, frame_length=params.n_fft, hop_length=params.hop_length)
+    return _frame_features(
+        magnitude, zcr=zcr, sample_rate=sample_rate, params=params, tuning=tuning
+    )[0]
 
 
 def clip_features(
@@ -146,11 +156,27 @@ def clip_features(
     tuning: chroma's, in fractions of a bin; None estimates it on this clip as librosa does.
     spectrum: genre.spectral.stft of the (cropped/padded) clip, when computed already.
     """
-    steps, per_window = window_layout(sample_rate=sample_rate, duration_s=duration_s, params=params)
+    window_layout(sample_rate=sample_rate, duration_s=duration_s, params=params)
     y = check_samples(samples, n_fft=params.n_fft)
     y = fit_length(y, clip_samples(sample_rate=sample_rate, duration_s=duration_s))
+    magnitude = spectrogram(y=y, n_fft=params.n_fft, hop_length=params.hop_length,
+                            spectrum=spectrum).T  # fmt: skip
+    zcr = zero_crossing_rate(y=y, frame_length=params.n_fft, hop_length=params.hop_length)
+    return frames_clip_features(
+        magnitude, zcr=zcr, sample_rate=sample_rate, duration_s=duration_s, params=params,
+        tuning=tuning,
+    )  # fmt: skip
+
+
+def frames_clip_features(magnitude: np.ndarray, *, zcr: np.ndarray, sample_rate: int,
+                         duration_s: float, params: FeaturizeParams,
+                         tuning: float | None = None) -> ClipFeatures:  # fmt: skip
+    """clip_features of a clip given by its frames: its magnitude spectrogram [frames, bins]
+    (|genre.spectral.stft|) and zero-crossing rate [frames], as many frames as a clip of
+    duration_s has. For clips made in the spectral domain (genre.augment.stretch_frames)."""
+    steps, per_window = window_layout(sample_rate=sample_rate, duration_s=duration_s, params=params)
     frames, tuning = _frame_features(
-        y, sample_rate=sample_rate, params=params, tuning=tuning, spectrum=spectrum
+        magnitude, zcr=zcr, sample_rate=sample_rate, params=params, tuning=tuning
     )
     starts = window_starts(steps=steps, sample_rate=sample_rate, params=params)
     windows = frames[:, starts[:, None] + np.arange(per_window)]  # [44, steps, per_window]
@@ -199,31 +225,28 @@ def _summarise(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _frame_features(samples, *, sample_rate: int, params: FeaturizeParams, tuning,
-                    spectrum=None):  # fmt: skip
-    """frame_features, and the tuning its chroma used."""
-    y = check_samples(samples, n_fft=params.n_fft)
-    sr, n_fft, hop = sample_rate, params.n_fft, params.hop_length
-    if spectrum is None:
-        spectrum = spectral.stft(y, n_fft=n_fft, hop_length=hop)
-    S = np.abs(spectrum)  # [frames, bins], each frame contiguous
+def _frame_features(S: np.ndarray, *, zcr: np.ndarray, sample_rate: int,
+                    params: FeaturizeParams, tuning):  # fmt: skip
+    """frame_features of a magnitude spectrogram S [frames, bins] and its frames' ZCR, and the
+    tuning its chroma used."""
+    sr, n_fft = sample_rate, params.n_fft
     if S.shape[0] < DELTA_WIDTH:
         raise GenreError(
-            f"a clip of {len(y)} samples has only {S.shape[0]} frames, deltas need "
-            f"{DELTA_WIDTH}: lower featurize.hop_length or use longer clips"
+            f"a clip of {S.shape[0]} frames is too short: deltas need {DELTA_WIDTH}; lower "
+            "featurize.hop_length or use longer clips"
         )
     P = S * S
     tuning = _tuning(P, sr=sr) if tuning is None else float(tuning)
     coeffs = _mfcc(P, sr=sr, n_fft=n_fft, n_mfcc=params.n_mfcc)
-    centroid, bandwidth = _moments(S, sr=sr, n_fft=n_fft)
+    centroid, bandwidth, rolloff = _shape(S, sr=sr, n_fft=n_fft, share=ROLL_PERCENT)
     frames = np.vstack(
         [
             coeffs,
             librosa.feature.delta(coeffs, width=DELTA_WIDTH, order=1),
             librosa.feature.delta(coeffs, width=DELTA_WIDTH, order=2),
-            zero_crossing_rate(y=y, frame_length=n_fft, hop_length=hop),
+            zcr,
             centroid,
-            _rolloff(S, sr=sr, n_fft=n_fft, share=ROLL_PERCENT),
+            rolloff,
             _chroma(P, sr=sr, n_fft=n_fft, tuning=tuning).mean(axis=0, dtype=np.float64),
             bandwidth,
         ],
@@ -271,22 +294,46 @@ def _mfcc(P: np.ndarray, *, sr: int, n_fft: int, n_mfcc: int) -> np.ndarray:
     return librosa.feature.mfcc(S=librosa.power_to_db(mel.T), n_mfcc=n_mfcc)
 
 
-def _moments(S: np.ndarray, *, sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
-    """Centroid and p=2 bandwidth of each frame of S [frames, bins] from the first two
-    spectral moments (float64)."""
+def _shape(S: np.ndarray, *, sr: int, n_fft: int, share: float):
+    """Centroid, p=2 bandwidth and roll-off of each frame of S [frames, bins] (see _shape_sums)."""
     freq = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
-    m0, m1, m2 = (S.astype(np.float64) @ np.stack([np.ones_like(freq), freq, freq * freq]).T).T
+    m0, m1, m2, first = _shape_sums(np.ascontiguousarray(S, dtype=np.float32), freq, share)
     m0 = np.where(m0 < np.finfo(np.float32).tiny, 1.0, m0)  # librosa leaves silence unscaled
     centroid = m1 / m0
-    return centroid, np.sqrt(np.maximum(m2 / m0 - centroid**2, 0.0))
+    return centroid, np.sqrt(np.maximum(m2 / m0 - centroid**2, 0.0)), freq[first]
 
 
-def _rolloff(S: np.ndarray, *, sr: int, n_fft: int, share: float) -> np.ndarray:
-    """Roll-off frequency of each frame of S [frames, bins]: librosa's float32 running sum."""
-    total = np.cumsum(S, axis=1)
-    # the sums never decrease, so the first bin reaching the share is the count of those below
-    first = np.count_nonzero(total < share * total[:, -1:], axis=1)
-    return librosa.fft_frequencies(sr=sr, n_fft=n_fft)[first]
+@numba.njit(cache=True)
+def _shape_sums(S, freq, share):  # pragma: no cover (compiled)
+    """Per frame of S [frames, bins] (float32): its first three spectral moments in float64,
+    for centroid and bandwidth (~1e-8 of librosa's, which normalises S first), and its roll-off
+    bin: the first whose float32 running sum reaches `share` of the frame's, librosa's own
+    cumulative sum (the same additions in the same order, so the same bin). Sequential sums
+    numpy cannot vectorise, compiled as librosa compiles its own loops (numba); frames are taken
+    SHAPE_BLOCK at a time, bin by bin, so their independent sums run side by side."""
+    frames, bins = S.shape
+    m0, m1, m2 = np.zeros(frames), np.zeros(frames), np.zeros(frames)
+    total = np.zeros(frames, dtype=np.float32)
+    running = np.zeros(frames, dtype=np.float32)
+    first = np.full(frames, -1, dtype=np.int64)
+    for start in range(0, frames, SHAPE_BLOCK):
+        stop = min(start + SHAPE_BLOCK, frames)
+        for k in range(bins):
+            for t in range(start, stop):
+                s = S[t, k]
+                total[t] += s
+                m0[t] += s
+                m1[t] += s * freq[k]
+                m2[t] += s * freq[k] * freq[k]
+        for t in range(start, stop):
+            total[t] *= np.float32(share)  # now the frame's threshold
+        for k in range(bins):
+            for t in range(start, stop):
+                if first[t] < 0:
+                    running[t] += S[t, k]
+                    if running[t] >= total[t]:
+                        first[t] = k
+    return m0, m1, m2, np.maximum(first, 0)
 
 
 def _chroma(P: np.ndarray, *, sr: int, n_fft: int, tuning: float | None) -> np.ndarray:

@@ -5,10 +5,12 @@ bit: the same float64 windowed frames and real FFT (scipy's, on one thread), rou
 complex64, laid out [frames, bins] (each frame contiguous), the transpose of librosa's. Not in
 float32: its ~1e-7 noise floor would move the bandwidth of a pure tone by 10 %.
 
-`time_stretch` is librosa.effects.time_stretch (STFT -> phase vocoder -> inverse STFT): given
-the clip's STFT it does not compute it again (the featurize stage has it already, for the
-original clip's features and tuning), it vocodes and inverts only the frames that reach the
-clip's length, and the phase vocoder is librosa's, vectorised (see phase_vocoder).
+`time_stretch` is librosa.effects.time_stretch (STFT -> phase vocoder -> inverse STFT), for
+rendering a stretched clip as audio (`genre listen`): it reuses the clip's STFT when given, it
+vocodes and inverts only the frames that reach the clip's length, and the phase vocoder is
+librosa's, vectorised (see phase_vocoder). `stretched_frames` is the vocoder's magnitude step
+alone, which the featurize stage applies to the track's frames: the stretched clip's
+spectrogram without going back to audio.
 """
 
 import functools
@@ -58,11 +60,9 @@ def phase_vocoder(spectrum: np.ndarray, *, rate: float, hop_length: int, n_fft: 
     """
     del hop_length, n_fft  # see above: the expected advance cancels modulo 2 pi
     steps = np.arange(0, spectrum.shape[0], rate, dtype=np.float64)[:frames]
-    padded = np.concatenate([spectrum, np.zeros((2, spectrum.shape[1]), spectrum.dtype)])
-    magnitude, angle = np.abs(padded), np.angle(padded)
+    mag = stretched_frames(np.abs(spectrum), rate=rate, frames=len(steps))
+    angle = np.angle(np.concatenate([spectrum, np.zeros((2, spectrum.shape[1]), spectrum.dtype)]))
     first = steps.astype(np.int64)  # int(step), as librosa takes the two frames
-    alpha = np.mod(steps, 1.0).astype(np.float32)[:, None]
-    mag = (1 - alpha) * magnitude[first] + alpha * magnitude[first + 1]
     phase = np.empty(mag.shape, dtype=np.float64)  # frame t: angle 0 + differences 0..t-1
     phase[0] = angle[0]
     np.subtract(angle[first[:-1] + 1], angle[first[:-1]], out=phase[1:])
@@ -72,6 +72,20 @@ def phase_vocoder(spectrum: np.ndarray, *, rate: float, hop_length: int, n_fft: 
     out = np.empty(mag.shape, dtype=np.complex64)
     np.multiply(mag, np.cos(phase), out=out.real)
     np.multiply(mag, np.sin(phase), out=out.imag)
+    return out
+
+
+def stretched_frames(values: np.ndarray, *, rate: float, frames: int) -> np.ndarray:
+    """The first `frames` frames of per-frame `values` [n, ...] (magnitudes, or any per-frame
+    quantity) time-stretched by `rate` as librosa.phase_vocoder stretches its magnitudes: output
+    frame t is the input at position t x rate, linearly interpolated between the two frames
+    around it (float32 weights), and zero from the input's end on."""
+    steps = np.arange(0, values.shape[0], rate, dtype=np.float64)[:frames]
+    first = steps.astype(np.int64)  # int(step), as librosa takes the two frames
+    alpha = np.mod(steps, 1.0).astype(np.float32).reshape(-1, *[1] * (values.ndim - 1))
+    padded = np.concatenate([values, np.zeros((2, *values.shape[1:]), values.dtype)])
+    out = np.zeros((frames, *values.shape[1:]), dtype=np.result_type(values, np.float32))
+    out[: len(steps)] = (1 - alpha) * padded[first] + alpha * padded[first + 1]
     return out
 
 

@@ -3,6 +3,7 @@ stopping, deterministic Keras fitting, and test-set predictions.
 """
 
 import contextlib
+import math
 import os
 import time
 import warnings
@@ -140,6 +141,11 @@ def train(
     stop = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=tp.patience, min_delta=MIN_DELTA, restore_best_weights=True
     )
+    # An epoch's train steps in one TF call, its validation steps in another (Keras's
+    # steps_per_execution): the same steps, without Keras's Python work between batches (the
+    # MLP trains twice as fast). For fit only: predict would trace the model once per step.
+    # Set here, not in compile, so the saved model's compile config stays as it was.
+    model.steps_per_execution = math.ceil(len(x_fit) / tp.batch_size)
     history = model.fit(
         _dataset(x_fit, y_fit, w_fit, batch_size=tp.batch_size, shuffle_seed=tp.seed),
         validation_data=_dataset(x_val, y_val, batch_size=tp.batch_size),
@@ -148,6 +154,7 @@ def train(
         verbose=0,
         callbacks=[stop, _progress(arch, epochs=tp.epochs), *callbacks],
     ).history
+    model.steps_per_execution = 1
     best = stop.best_epoch
 
     test = (inputs.rows["subset"] == "test").to_numpy()  # not ~is_train: "excluded" rows
