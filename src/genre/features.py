@@ -41,7 +41,7 @@ N_MELS = 128
 N_CHROMA = 12
 ROLL_PERCENT = 0.85
 DELTA_WIDTH = 9
-SHAPE_BLOCK = 16  # frames summed side by side in _shape_sums
+SHAPE_LANES = 16  # frames summed side by side in _shape_sums
 ZCR_THRESHOLD = np.float32(1e-10)
 PIPTRACK_FMIN, PIPTRACK_FMAX, PIPTRACK_THRESHOLD = (
     150.0,
@@ -309,31 +309,42 @@ def _shape_sums(S, freq, share):  # pragma: no cover (compiled)
     for centroid and bandwidth (~1e-8 of librosa's, which normalises S first), and its roll-off
     bin: the first whose float32 running sum reaches `share` of the frame's, librosa's own
     cumulative sum (the same additions in the same order, so the same bin). Sequential sums
-    numpy cannot vectorise, compiled as librosa compiles its own loops (numba); frames are taken
-    SHAPE_BLOCK at a time, bin by bin, so their independent sums run side by side."""
+    numpy cannot vectorise, compiled as librosa compiles its own loops (numba): SHAPE_LANES
+    frames at a time are copied side by side (bin-major), so their sums run in parallel lanes."""
     frames, bins = S.shape
     m0, m1, m2 = np.zeros(frames), np.zeros(frames), np.zeros(frames)
-    total = np.zeros(frames, dtype=np.float32)
-    running = np.zeros(frames, dtype=np.float32)
-    first = np.full(frames, -1, dtype=np.int64)
-    for start in range(0, frames, SHAPE_BLOCK):
-        stop = min(start + SHAPE_BLOCK, frames)
+    first = np.zeros(frames, dtype=np.int64)
+    block = np.zeros((bins, SHAPE_LANES), dtype=np.float32)
+    total, running = np.zeros(SHAPE_LANES, np.float32), np.zeros(SHAPE_LANES, np.float32)
+    a0, a1, a2 = np.zeros(SHAPE_LANES), np.zeros(SHAPE_LANES), np.zeros(SHAPE_LANES)
+    found = np.zeros(SHAPE_LANES, dtype=np.int64)
+    for start in range(0, frames, SHAPE_LANES):
+        n = min(SHAPE_LANES, frames - start)
+        block[:] = 0.0  # the lanes past the last frame stay silent
+        for j in range(n):
+            for k in range(bins):
+                block[k, j] = S[start + j, k]
+        total[:], a0[:], a1[:], a2[:] = 0.0, 0.0, 0.0, 0.0
         for k in range(bins):
-            for t in range(start, stop):
-                s = S[t, k]
-                total[t] += s
-                m0[t] += s
-                m1[t] += s * freq[k]
-                m2[t] += s * freq[k] * freq[k]
-        for t in range(start, stop):
-            total[t] *= np.float32(share)  # now the frame's threshold
+            f = freq[k]
+            for j in range(SHAPE_LANES):
+                s = block[k, j]
+                total[j] += s
+                a0[j] += s
+                a1[j] += s * f
+                a2[j] += s * (f * f)
+        for j in range(SHAPE_LANES):
+            total[j] *= np.float32(share)  # now the frame's roll-off threshold
+        running[:], found[:] = 0.0, -1
         for k in range(bins):
-            for t in range(start, stop):
-                if first[t] < 0:
-                    running[t] += S[t, k]
-                    if running[t] >= total[t]:
-                        first[t] = k
-    return m0, m1, m2, np.maximum(first, 0)
+            for j in range(SHAPE_LANES):
+                running[j] += block[k, j]
+                if found[j] < 0 and running[j] >= total[j]:
+                    found[j] = k
+        for j in range(n):
+            m0[start + j], m1[start + j], m2[start + j] = a0[j], a1[j], a2[j]
+            first[start + j] = max(found[j], 0)
+    return m0, m1, m2, first
 
 
 def _chroma(P: np.ndarray, *, sr: int, n_fft: int, tuning: float | None) -> np.ndarray:
