@@ -35,6 +35,13 @@ from librosa.core.pitch import _parabolic_interpolation  # piptrack's own stenci
 from genre import spectral
 from genre.audio import fit_length
 from genre.errors import GenreError
+from genre.layout import (  # noqa: F401 (FEATURE_NAMES and clip_samples: used as features.X)
+    FEATURE_NAMES,
+    STD_ROWS,
+    clip_samples,
+    window_layout,
+    window_starts,
+)
 from genre.params import FeaturizeParams
 
 N_MELS = 128
@@ -42,21 +49,8 @@ N_CHROMA = 12
 ROLL_PERCENT = 0.85
 DELTA_WIDTH = 9
 SHAPE_LANES = 16  # frames summed side by side in _shape_sums
-ZCR_THRESHOLD = np.float32(1e-10)
-PIPTRACK_FMIN, PIPTRACK_FMAX, PIPTRACK_THRESHOLD = (
-    150.0,
-    4000.0,
-    0.1,
-)  # librosa's defaults  # librosa.zero_crossings: |x| <= 1e-10 counts as zero
-
-_SCALARS = ("zcr", "spectral_centroid", "spectral_rolloff", "chroma", "spectral_bandwidth")
-FEATURE_NAMES = (
-    *(f"mfcc_{i:02d}_mean" for i in range(1, 14)),
-    *(f"mfcc_delta_{i:02d}_std" for i in range(1, 14)),
-    *(f"mfcc_delta2_{i:02d}_std" for i in range(1, 14)),
-    *(f"{name}_mean" for name in _SCALARS),
-)
-STD_ROWS = slice(13, 39)  # delta and delta-delta: standard deviation; the rest: mean
+ZCR_THRESHOLD = np.float32(1e-10)  # librosa.zero_crossings: |x| <= 1e-10 counts as zero
+PIPTRACK_FMIN, PIPTRACK_FMAX, PIPTRACK_THRESHOLD = 150.0, 4000.0, 0.1  # librosa's defaults
 
 
 @dataclass(frozen=True)
@@ -182,40 +176,6 @@ def frames_clip_features(magnitude: np.ndarray, *, zcr: np.ndarray, sample_rate:
     windows = frames[:, starts[:, None] + np.arange(per_window)]  # [44, steps, per_window]
     summary, sequence = _summarise(frames), _summarise(windows).T
     return ClipFeatures(summary.astype(np.float32), sequence.astype(np.float32), tuning)
-
-
-def clip_samples(*, sample_rate: int, duration_s: float) -> int:
-    """Samples in a clip of duration_s seconds."""
-    return int(round(duration_s * sample_rate))
-
-
-def window_layout(*, sample_rate: int, duration_s: float, params: FeaturizeParams):
-    """(steps, frames per window) for these settings; GenreError when they leave none."""
-    n = clip_samples(sample_rate=sample_rate, duration_s=duration_s)
-    steps = int(duration_s / params.window_s)
-    per_window = int(params.window_s * sample_rate / params.hop_length + 1e-9)
-    if params.n_fft > n:
-        raise GenreError(
-            f"featurize.n_fft ({params.n_fft}) is longer than a clip of "
-            f"data.duration_s ({duration_s} s = {n} samples): lower it"
-        )
-    if steps < 1:
-        raise GenreError(
-            f"featurize.window_s ({params.window_s}) is longer than "
-            f"data.duration_s ({duration_s}): lower it"
-        )
-    if per_window < 1:
-        raise GenreError(
-            f"featurize.window_s ({params.window_s} s) is shorter than one hop "
-            f"(featurize.hop_length {params.hop_length} samples): raise it"
-        )
-    return steps, per_window
-
-
-def window_starts(*, steps: int, sample_rate: int, params: FeaturizeParams) -> np.ndarray:
-    """First frame of each window: the first frame centred at or after k * window_s."""
-    window = params.window_s * sample_rate / params.hop_length  # in frames
-    return np.ceil(np.arange(steps) * window - 1e-9).astype(np.int64)
 
 
 def _summarise(values: np.ndarray) -> np.ndarray:

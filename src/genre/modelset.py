@@ -20,8 +20,8 @@ from pathlib import Path
 
 from genre import ARCHITECTURES
 from genre.errors import GenreError
-from genre.features import FEATURE_NAMES, window_layout
 from genre.files import md5sum
+from genre.layout import FEATURE_NAMES, window_layout
 from genre.params import DataParams, FeaturizeParams
 from genre.paths import INDEX, MODELS_DIR, SPLIT
 

@@ -192,7 +192,7 @@ class TrainParams(Section):
     epochs: int = number(40, kind=int, low=1, high=10_000)
     batch_size: int = number(64, kind=int, low=1, high=65536)
     learning_rate: float = number(0.001, low=0.0, low_open=True, high=1.0)
-    patience: int = number(6, kind=int, low=1)
+    patience: int = number(3, kind=int, low=1)
     val_size: float = number(0.15, low=0.0, low_open=True, high=0.5)
     seed: int = number(42, kind=int, low=0)
 

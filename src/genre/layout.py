@@ -1,0 +1,53 @@
+"""What the 44 features are, without computing them: their names and order, the statistic of
+each, and how a clip's frames fall into the sequence's windows (see genre.features). Kept apart
+from genre.features so that what only describes or checks features (genre.modelset, the train
+stages) does not load librosa (2 s per process).
+"""
+
+import numpy as np
+
+from genre.errors import GenreError
+from genre.params import FeaturizeParams
+
+_SCALARS = ("zcr", "spectral_centroid", "spectral_rolloff", "chroma", "spectral_bandwidth")
+FEATURE_NAMES = (
+    *(f"mfcc_{i:02d}_mean" for i in range(1, 14)),
+    *(f"mfcc_delta_{i:02d}_std" for i in range(1, 14)),
+    *(f"mfcc_delta2_{i:02d}_std" for i in range(1, 14)),
+    *(f"{name}_mean" for name in _SCALARS),
+)
+STD_ROWS = slice(13, 39)  # delta and delta-delta: standard deviation; the rest: mean
+
+
+def clip_samples(*, sample_rate: int, duration_s: float) -> int:
+    """Samples in a clip of duration_s seconds."""
+    return int(round(duration_s * sample_rate))
+
+
+def window_layout(*, sample_rate: int, duration_s: float, params: FeaturizeParams):
+    """(steps, frames per window) for these settings; GenreError when they leave none."""
+    n = clip_samples(sample_rate=sample_rate, duration_s=duration_s)
+    steps = int(duration_s / params.window_s)
+    per_window = int(params.window_s * sample_rate / params.hop_length + 1e-9)
+    if params.n_fft > n:
+        raise GenreError(
+            f"featurize.n_fft ({params.n_fft}) is longer than a clip of "
+            f"data.duration_s ({duration_s} s = {n} samples): lower it"
+        )
+    if steps < 1:
+        raise GenreError(
+            f"featurize.window_s ({params.window_s}) is longer than "
+            f"data.duration_s ({duration_s}): lower it"
+        )
+    if per_window < 1:
+        raise GenreError(
+            f"featurize.window_s ({params.window_s} s) is shorter than one hop "
+            f"(featurize.hop_length {params.hop_length} samples): raise it"
+        )
+    return steps, per_window
+
+
+def window_starts(*, steps: int, sample_rate: int, params: FeaturizeParams) -> np.ndarray:
+    """First frame of each window: the first frame centred at or after k * window_s."""
+    window = params.window_s * sample_rate / params.hop_length  # in frames
+    return np.ceil(np.arange(steps) * window - 1e-9).astype(np.int64)
