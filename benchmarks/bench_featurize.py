@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from genre import GENRES, audio, augment, extraction, features, params, paths, spectral
+from genre import GENRES, audio, augment, extraction, features, params, paths
 from genre.augment import build_manifest
 from genre.files import read_csv
 from genre.params import AugmentParams, FeaturizeParams
@@ -116,8 +116,7 @@ def augment_time(manifest: pd.DataFrame, index: pd.DataFrame, *, raw: Path, seed
     for track, rows in manifest.groupby("track_id", sort=False):
         samples = audio.read(raw / where[track], sample_rate=SR).samples
         samples = audio.fit_length(samples, int(DURATION * SR))
-        magnitude = np.abs(spectral.stft(samples, n_fft=p.n_fft, hop_length=p.hop_length))
-        zcr = features.zero_crossing_rate(y=samples, frame_length=p.n_fft, hop_length=p.hop_length)
+        magnitude, zcr = features.clip_frames(samples, params=p)
         start = time.perf_counter()
         for row in rows.to_dict("records"):
             if seed:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from genre import audio, augment, features, spectral
+from genre import audio, augment, features
 from genre.params import FeaturizeParams
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "gtzan-sample"
@@ -28,9 +28,8 @@ def summaries(path: Path, rates: list[float], p: FeaturizeParams):
     """Summary features of the original, then per rate: (method's way, stage's way)."""
     size = features.clip_samples(sample_rate=SR, duration_s=DURATION)
     y = audio.fit_length(audio.read(path, sample_rate=SR).samples, size)
-    magnitude = np.abs(spectral.stft(y, n_fft=p.n_fft, hop_length=p.hop_length))
-    zcr = features.zero_crossing_rate(y=y, frame_length=p.n_fft, hop_length=p.hop_length)
-    tuning = features.estimate_tuning(y, sample_rate=SR, params=p)
+    magnitude, zcr = features.clip_frames(y, params=p)
+    tuning = features.estimate_tuning(y, sample_rate=SR, params=p, magnitude=magnitude)
     kw = {"sample_rate": SR, "duration_s": DURATION, "params": p, "tuning": tuning}
     original = features.frames_clip_features(magnitude, zcr=zcr, **kw).summary
     pairs = []

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genre import GENRES, features, spectral
+from genre import GENRES, features
 from genre.errors import GenreError
 from genre.params import FeaturizeParams
 
@@ -272,8 +272,7 @@ def test_clips_are_cropped_or_zero_padded_to_duration():
 
 def test_a_clip_given_by_its_frames_gets_the_features_of_its_audio():
     y = mixture(2.0)
-    magnitude = np.abs(spectral.stft(y, n_fft=P.n_fft, hop_length=P.hop_length))
-    zcr = features.zero_crossing_rate(y=y, frame_length=P.n_fft, hop_length=P.hop_length)
+    magnitude, zcr = features.clip_frames(y, params=P)
     given = features.frames_clip_features(
         magnitude, zcr=zcr, sample_rate=SR, duration_s=2.0, params=P
     )

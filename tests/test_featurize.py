@@ -11,7 +11,7 @@ import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
-from genre import audio, augment, extraction, features, paths, spectral
+from genre import audio, augment, extraction, features, paths
 from genre.augment import build_manifest
 from genre.errors import GenreError
 from genre.params import AugmentParams, FeaturizeParams
@@ -84,9 +84,7 @@ def expected_clip(row: dict) -> features.ClipFeatures:
     kw = {"sample_rate": SR, "duration_s": DURATION, "params": p, "tuning": tuning}
     if row["transform"] != "stretch":
         return features.clip_features(augment.apply(original, row, sample_rate=SR), **kw)
-    magnitude = np.abs(spectral.stft(original, n_fft=p.n_fft, hop_length=p.hop_length))
-    zcr = features.zero_crossing_rate(y=original, frame_length=p.n_fft, hop_length=p.hop_length)
-    magnitude, zcr = augment.stretch_frames(magnitude, zcr, row)
+    magnitude, zcr = augment.stretch_frames(*features.clip_frames(original, params=p), row)
     return features.frames_clip_features(magnitude, zcr=zcr, **kw)
 
 

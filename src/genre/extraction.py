@@ -28,7 +28,7 @@ from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import ThreadpoolController
 from tqdm import tqdm
 
-from genre import audio, augment, features, spectral
+from genre import audio, augment, features
 from genre.audio import fit_length
 from genre.errors import GenreError
 from genre.files import atomic_path
@@ -88,13 +88,13 @@ def track_jobs(index: pd.DataFrame, manifest: pd.DataFrame, *, raw_dir: Path) ->
 
 
 def shared_tuning(samples: np.ndarray, *, n_clips: int, size: int, params: FeaturizeParams,
-                  sample_rate: int, spectrum=None) -> float:  # fmt: skip
+                  sample_rate: int, magnitude=None) -> float:  # fmt: skip
     """The chroma tuning every clip cut from one recording uses: estimated once, on the
-    n_clips x size samples those clips cover (cropped or zero-padded like them); spectrum:
-    their genre.spectral.stft, when computed already."""
+    n_clips x size samples those clips cover (cropped or zero-padded like them); magnitude:
+    their |genre.spectral.stft|, when computed already."""
     covered = fit_length(samples, n_clips * size)
     return features.estimate_tuning(
-        covered, sample_rate=sample_rate, params=params, spectrum=spectrum
+        covered, sample_rate=sample_rate, params=params, magnitude=magnitude
     )
 
 
@@ -112,11 +112,9 @@ def featurize_track(job: TrackJob, *, settings: Settings) -> list[Result]:
     with _one_blas_thread():
         # the original's frames, computed once: its features, the track's tuning, and the
         # stretches, which are made from them (genre.augment.stretch_frames)
-        spectrum = spectral.stft(original, n_fft=p.n_fft, hop_length=p.hop_length)
-        magnitude = np.abs(spectrum)
-        zcr = features.zero_crossing_rate(y=original, frame_length=p.n_fft, hop_length=p.hop_length)
+        magnitude, zcr = features.clip_frames(original, params=p)
         tuning = shared_tuning(
-            original, n_clips=1, size=size, params=p, sample_rate=sr, spectrum=spectrum
+            original, n_clips=1, size=size, params=p, sample_rate=sr, magnitude=magnitude
         )
         clip = {"sample_rate": sr, "duration_s": settings.duration_s, "params": p, "tuning": tuning}
         results = []

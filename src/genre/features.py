@@ -60,12 +60,18 @@ class ClipFeatures:
     tuning: float = 0.0  # the chroma tuning used (given, or estimated on the clip)
 
 
-def spectrogram(*, y=None, n_fft: int, hop_length: int, spectrum=None) -> np.ndarray:
+def spectrogram(*, y, n_fft: int, hop_length: int) -> np.ndarray:
     """Magnitude |STFT| (float32 [1 + n_fft // 2, frames]): librosa.stft's defaults, from
-    genre.spectral.stft (or its result `spectrum` [frames, bins], when computed already)."""
-    if spectrum is None:
-        spectrum = spectral.stft(y, n_fft=n_fft, hop_length=hop_length)
-    return np.abs(spectrum).T  # a view: internally every spectrogram is [frames, bins]
+    genre.spectral.stft (a view: internally every spectrogram is [frames, bins])."""
+    return np.abs(spectral.stft(y, n_fft=n_fft, hop_length=hop_length)).T
+
+
+def clip_frames(y: np.ndarray, *, params: FeaturizeParams) -> tuple[np.ndarray, np.ndarray]:
+    """What the features of float32 samples y are computed from: their magnitude spectrogram
+    [frames, bins] (|genre.spectral.stft|) and zero-crossing rate [frames], same framing."""
+    magnitude = np.abs(spectral.stft(y, n_fft=params.n_fft, hop_length=params.hop_length))
+    zcr = zero_crossing_rate(y=y, frame_length=params.n_fft, hop_length=params.hop_length)
+    return magnitude, zcr
 
 
 def mfcc(*, y=None, S=None, sr: int, n_fft: int, hop_length: int, n_mfcc: int = 13):
@@ -112,25 +118,20 @@ def chroma(*, y=None, S=None, sr: int, n_fft: int, hop_length: int, tuning: floa
 
 
 def estimate_tuning(samples: np.ndarray, *, sample_rate: int, params: FeaturizeParams,
-                    spectrum=None) -> float:  # fmt: skip
+                    magnitude=None) -> float:  # fmt: skip
     """The tuning (fraction of a chroma bin) chroma_stft would estimate for these samples;
-    spectrum: their genre.spectral.stft, when computed already."""
-    if spectrum is None:
-        spectrum = spectral.stft(
-            check_samples(samples, n_fft=params.n_fft), n_fft=params.n_fft,
-            hop_length=params.hop_length,
-        )  # fmt: skip
-    S = np.abs(spectrum)
-    return _tuning(S * S, sr=sample_rate)
+    magnitude: their |genre.spectral.stft| [frames, bins], when computed already."""
+    if magnitude is None:
+        y = check_samples(samples, n_fft=params.n_fft)
+        magnitude = np.abs(spectral.stft(y, n_fft=params.n_fft, hop_length=params.hop_length))
+    return _tuning(magnitude * magnitude, sr=sample_rate)
 
 
 def frame_features(
     samples: np.ndarray, *, sample_rate: int, params: FeaturizeParams, tuning: float | None = None
 ) -> np.ndarray:
     """The 44 per-frame values, float64 [44, frames], rows in FEATURE_NAMES order."""
-    y = check_samples(samples, n_fft=params.n_fft)
-    magnitude = spectrogram(y=y, n_fft=params.n_fft, hop_length=params.hop_length).T
-    zcr = zero_crossing_rate(y=y, frame_length=params.n_fft, hop_length=params.hop_length)
+    magnitude, zcr = clip_frames(check_samples(samples, n_fft=params.n_fft), params=params)
     return _frame_features(
         magnitude, zcr=zcr, sample_rate=sample_rate, params=params, tuning=tuning
     )[0]
@@ -143,19 +144,16 @@ def clip_features(
     duration_s: float,
     params: FeaturizeParams,
     tuning: float | None = None,
-    spectrum: np.ndarray | None = None,
 ) -> ClipFeatures:
     """Summary [44] and sequence [steps, 44] of one clip, cropped/zero-padded to duration_s.
 
     tuning: chroma's, in fractions of a bin; None estimates it on this clip as librosa does.
-    spectrum: genre.spectral.stft of the (cropped/padded) clip, when computed already.
+    A clip whose frames are at hand already: frames_clip_features.
     """
     window_layout(sample_rate=sample_rate, duration_s=duration_s, params=params)
     y = check_samples(samples, n_fft=params.n_fft)
     y = fit_length(y, clip_samples(sample_rate=sample_rate, duration_s=duration_s))
-    magnitude = spectrogram(y=y, n_fft=params.n_fft, hop_length=params.hop_length,
-                            spectrum=spectrum).T  # fmt: skip
-    zcr = zero_crossing_rate(y=y, frame_length=params.n_fft, hop_length=params.hop_length)
+    magnitude, zcr = clip_frames(y, params=params)
     return frames_clip_features(
         magnitude, zcr=zcr, sample_rate=sample_rate, duration_s=duration_s, params=params,
         tuning=tuning,
@@ -165,9 +163,9 @@ def clip_features(
 def frames_clip_features(magnitude: np.ndarray, *, zcr: np.ndarray, sample_rate: int,
                          duration_s: float, params: FeaturizeParams,
                          tuning: float | None = None) -> ClipFeatures:  # fmt: skip
-    """clip_features of a clip given by its frames: its magnitude spectrogram [frames, bins]
-    (|genre.spectral.stft|) and zero-crossing rate [frames], as many frames as a clip of
-    duration_s has. For clips made in the spectral domain (genre.augment.stretch_frames)."""
+    """clip_features of a clip given by its frames (clip_frames: magnitude spectrogram
+    [frames, bins] and zero-crossing rate [frames]), as many frames as a clip of duration_s has.
+    For clips made in the spectral domain (genre.augment.stretch_frames)."""
     steps, per_window = window_layout(sample_rate=sample_rate, duration_s=duration_s, params=params)
     frames, tuning = _frame_features(
         magnitude, zcr=zcr, sample_rate=sample_rate, params=params, tuning=tuning
