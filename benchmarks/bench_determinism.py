@@ -32,7 +32,7 @@ CORES = sorted(os.sched_getaffinity(0))
 # name -> (TF_ENABLE_ONEDNN_OPTS, ONEDNN_MAX_CPU_ISA, cores the training sees); "ALL": the
 # kernels of this machine's best instructions (AVX-512 here), as TensorFlow picks by default.
 SETTINGS = {
-    "project": (None, None, len(CORES)),  # neither variable set: what genre.models sets
+    "project": (None, None, len(CORES)),  # neither variable set: what genre.models.networks sets
     "on": ("1", "ALL", len(CORES)),  # TensorFlow's own default
     "on-1core": ("1", "ALL", 1),
     "on-avx2": ("1", "AVX2", len(CORES)),
@@ -67,7 +67,7 @@ def fabricated_inputs(*, tracks_per_genre: int, clips_per_track: int, steps: int
     import pandas as pd
 
     from genre import GENRES
-    from genre.inputs import Inputs
+    from genre.models.inputs import Inputs
 
     rng = np.random.default_rng(0)
     rows = [
@@ -87,8 +87,10 @@ def train_once(args) -> dict:
     """In this (fresh) process: train args.child on the fabricated input, hash the outcome.
     Training uses one thread per core it may use: report args.cores of them."""
     os.sched_getaffinity = lambda pid: set(range(args.cores))
+    from genre.models.training import (
+        train,  # sets TF's environment (via genre.models.networks) before TF loads
+    )
     from genre.params import ModelParams, TrainParams
-    from genre.training import train  # sets TF's environment (via genre.models) before TF loads
 
     inputs = fabricated_inputs(
         tracks_per_genre=args.tracks_per_genre, clips_per_track=2, steps=args.steps
@@ -123,7 +125,7 @@ def features_once() -> dict:
     from threadpoolctl import threadpool_limits
 
     from genre import audio
-    from genre.features import clip_features
+    from genre.features.handcrafted import clip_features
     from genre.params import FeaturizeParams
     from genre.sources.synthetic import synthesize
 

@@ -1,4 +1,4 @@
-"""Benchmark: the featurize stage against the seed's way of computing the same 44 features.
+"""Benchmark: the featurize stage against the seed's way of computing the same 44 handcrafted.
 
 The seed's way, per clip FILE: librosa.load, then separate librosa calls (mfcc, delta x 2,
 zero_crossing_rate, spectral_centroid, spectral_rolloff, chroma_stft, spectral_bandwidth), each
@@ -8,8 +8,8 @@ librosa.effects.time_stretch), and wrote them to files: `seed_augment` times tha
 the WAV writing) so the whole-stage ratio charges the seed for it too.
 This stage's way, per TRACK: decode once, one STFT per clip made as audio (the original's
 shared by its features, the track's tuning and the stretches), tuning once per track, the
-augmented variants made in memory: noise and shift by genre.augment.apply, a stretch from the
-original's frames by genre.augment.stretch_frames (their time is included, and also reported
+augmented variants made in memory: noise and shift by augment.apply, a stretch from the
+original's frames by augment.stretch_frames (their time is included, and also reported
 on its own).
 
 Both run on the same clips in one run, interleaved, best of --repeat, so a machine shared with
@@ -37,8 +37,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from genre import GENRES, audio, augment, extraction, features, params, paths
-from genre.augment import build_manifest
+from genre import GENRES, audio, params, paths
+from genre.features import augment, handcrafted
+from genre.features.augment import build_manifest
+from genre.features.layout import FeatureSettings
 from genre.files import read_csv
 from genre.params import AugmentParams, FeaturizeParams
 from genre.stages import featurize as stage
@@ -116,7 +118,7 @@ def augment_time(manifest: pd.DataFrame, index: pd.DataFrame, *, raw: Path, seed
     for track, rows in manifest.groupby("track_id", sort=False):
         samples = audio.read(raw / where[track], sample_rate=SR).samples
         samples = audio.fit_length(samples, int(DURATION * SR))
-        magnitude, zcr = features.clip_frames(samples, params=p)
+        magnitude, zcr = handcrafted.clip_frames(samples, params=p)
         start = time.perf_counter()
         for row in rows.to_dict("records"):
             if seed:
@@ -137,7 +139,7 @@ def timed(fn) -> float:
 
 def compare(args: argparse.Namespace) -> None:
     p = FeaturizeParams()
-    settings = extraction.Settings(SR, DURATION, p)
+    settings = FeatureSettings(SR, DURATION, p)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         index = make_tracks(tmp / "raw")
@@ -207,7 +209,7 @@ def compare(args: argparse.Namespace) -> None:
 def full(args: argparse.Namespace) -> None:
     """Featurize the project's data/raw + manifest on 2 cores into a temporary folder."""
     data = params.load("data")
-    settings = extraction.Settings(data.sample_rate, data.duration_s, params.load("featurize"))
+    settings = FeatureSettings(data.sample_rate, data.duration_s, params.load("featurize"))
     index = read_csv(paths.INDEX, columns=["track_id", "genre", "path"], made_by="download")
     manifest = read_csv(paths.MANIFEST, columns=augment.COLUMNS, made_by="augment")
     with tempfile.TemporaryDirectory() as tmp:

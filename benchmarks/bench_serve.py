@@ -1,5 +1,5 @@
 """`genre serve` under load: songs per second and the median latency of a 30 s clip through
-the web API, beside the same work in-process (genre.predict.predict_file) in the same run.
+the web API, beside the same work in-process (genre.app.predict.predict_file) in the same run.
 
     python benchmarks/bench_serve.py               # the trained models in models/ (dvc repro)
     python benchmarks/bench_serve.py --fabricate   # untrained models of params.yaml's size
@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from genre import ARCHITECTURES, GENRES, modelset, params
+from genre import GENRES, params
 from genre.errors import GenreError, run_cli
+from genre.models import modelset, registry
 from genre.paths import MODELS_DIR
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "gtzan-sample" / "blues"
@@ -38,7 +39,7 @@ def fabricate_models(folder: Path) -> Path:
     """The four architectures at params.yaml's model size, untrained, described as the train
     and ensemble stages describe theirs (stand-in data fingerprints), weighted as params.yaml."""
     from genre.files import write_json
-    from genre.models import build, save
+    from genre.models.networks import build, save
 
     data, featurize = params.load("data"), params.load("featurize")
     model, weights = params.load("model"), params.load("ensemble").weights
@@ -48,7 +49,7 @@ def fabricate_models(folder: Path) -> Path:
     models_dir = folder / "models"
     models_dir.mkdir()
     descriptions = {}
-    for arch in ARCHITECTURES:
+    for arch in registry.names():
         shape = modelset.input_shape(
             arch, sample_rate=data.sample_rate, duration_s=data.duration_s, featurize=featurize
         )
@@ -121,7 +122,7 @@ def main() -> None:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from gradio_client import Client, handle_file
 
-    from genre.predict import load_model_set, predict_file
+    from genre.app.predict import load_model_set, predict_file
 
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         folder = Path(tmp)

@@ -33,9 +33,14 @@ def main() -> None:
     clips = args.clips_per_genre * len(GENRES)
     with tempfile.TemporaryDirectory() as tmp:
         start, cpu = time.perf_counter(), _cpu_s()
-        paths = write_synthetic(Path(tmp), clips_per_genre=args.clips_per_genre,
-                                duration_s=args.duration, sample_rate=args.sample_rate,
-                                seed=42, n_jobs=args.jobs)  # fmt: skip
+        paths = write_synthetic(
+            Path(tmp),
+            clips_per_genre=args.clips_per_genre,
+            duration_s=args.duration,
+            sample_rate=args.sample_rate,
+            seed=42,
+            n_jobs=args.jobs,
+        )
         wall, cpu = time.perf_counter() - start, _cpu_s() - cpu
         megabytes = sum(p.stat().st_size for p in paths) / 1e6
     audio_rate = clips * args.duration / wall

@@ -18,9 +18,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from genre import ARCHITECTURES, GENRES, params
+from genre import GENRES, params
 from genre.errors import run_cli
-from genre.models import check_architecture, keras
+from genre.models import registry
+from genre.models.networks import check_architecture, keras
 
 
 def fabricate(
@@ -50,7 +51,7 @@ def fabricate(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "archs", nargs="*", metavar="ARCH", help=f"default: {' '.join(ARCHITECTURES)}"
+        "archs", nargs="*", metavar="ARCH", help=f"default: {' '.join(registry.names())}"
     )
     parser.add_argument("--fabricate", action="store_true", help="fabricated default-size data")
     parser.add_argument("--epochs", type=int, help="override train.epochs")
@@ -66,8 +67,8 @@ def main() -> None:
         if getattr(args, name):
             train_params = dataclasses.replace(train_params, **{name: getattr(args, name)})
 
-    from genre import training
-    from genre.inputs import Inputs, load_inputs
+    from genre.models import training
+    from genre.models.inputs import Inputs, load_inputs
 
     class EpochTimer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -80,12 +81,12 @@ def main() -> None:
     fake = fabricate() if args.fabricate else None
     print(f"{model_params}\n{train_params}\ncores: {len(os.sched_getaffinity(0))}")
     total = worst = 0.0
-    for arch in args.archs or ARCHITECTURES:
+    for arch in args.archs or registry.names():
         if fake:
             x = fake["summary"] if arch == "mlp" else fake["sequences"]
             inputs = Inputs(x=x, rows=fake["rows"])
         else:
-            inputs = load_inputs(arch)
+            inputs = load_inputs(sequences=registry.get(arch).sequences)
         timer = EpochTimer()
         timer.times, timer.cpu = [], []
         result = training.train(

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from genre import audio, augment, features
+from genre import audio
+from genre.features import augment, handcrafted
 from genre.params import FeaturizeParams
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "gtzan-sample"
@@ -26,18 +27,18 @@ SR, DURATION = 22050, 30.0
 
 def summaries(path: Path, rates: list[float], p: FeaturizeParams):
     """Summary features of the original, then per rate: (method's way, stage's way)."""
-    size = features.clip_samples(sample_rate=SR, duration_s=DURATION)
+    size = handcrafted.clip_samples(sample_rate=SR, duration_s=DURATION)
     y = audio.fit_length(audio.read(path, sample_rate=SR).samples, size)
-    magnitude, zcr = features.clip_frames(y, params=p)
-    tuning = features.estimate_tuning(y, sample_rate=SR, params=p, magnitude=magnitude)
+    magnitude, zcr = handcrafted.clip_frames(y, params=p)
+    tuning = handcrafted.estimate_tuning(y, sample_rate=SR, params=p, magnitude=magnitude)
     kw = {"sample_rate": SR, "duration_s": DURATION, "params": p, "tuning": tuning}
-    original = features.frames_clip_features(magnitude, zcr=zcr, **kw).summary
+    original = handcrafted.frames_clip_features(magnitude, zcr=zcr, **kw).summary
     pairs = []
     for rate in rates:
         row = {"clip_id": path.stem, "transform": "stretch", "stretch_rate": rate}
-        resynthesised = features.clip_features(augment.apply(y, row, sample_rate=SR), **kw)
+        resynthesised = handcrafted.clip_features(augment.apply(y, row, sample_rate=SR), **kw)
         stretched, stretched_zcr = augment.stretch_frames(magnitude, zcr, row)
-        from_frames = features.frames_clip_features(stretched, zcr=stretched_zcr, **kw)
+        from_frames = handcrafted.frames_clip_features(stretched, zcr=stretched_zcr, **kw)
         pairs.append((resynthesised.summary, from_frames.summary))
     return original, pairs
 
@@ -63,7 +64,7 @@ def main() -> None:
     apart = np.abs(methods - stages) / spread
     moved = np.abs(methods - originals) / spread
     if args.per_feature:
-        for name, a, m in zip(features.FEATURE_NAMES, apart.T, moved.T, strict=True):
+        for name, a, m in zip(handcrafted.FEATURE_NAMES, apart.T, moved.T, strict=True):
             print(
                 f"{name:24s} stage vs method {np.median(a):6.3f}  stretch moves {np.median(m):6.3f}"
             )

@@ -43,14 +43,15 @@ from scipy import stats  # noqa: E402
 from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from genre import ARCHITECTURES, params  # noqa: E402
+from genre import params  # noqa: E402
 from genre.errors import GenreError, run_cli  # noqa: E402
 from genre.evaluation import prob_columns, scores, soft_vote  # noqa: E402
-from genre.inputs import Inputs, labels  # noqa: E402
+from genre.models import registry
+from genre.models.inputs import Inputs, labels  # noqa: E402
 from genre.paths import ID_COLUMNS, PARAMS, SEQUENCES, SUMMARY  # noqa: E402
 
 BASELINE = "baseline"
-MODELS = (BASELINE, *ARCHITECTURES, "ensemble")
+MODELS = (BASELINE, *registry.names(), "ensemble")
 # --variants: other ways to combine the same fold's models (nothing more is trained)
 VARIANTS = ("ensemble_val", "ensemble+baseline")
 WEIGHT_GRID = (0.0, 1.0, 2.0)  # ensemble_val: soft-voting weights tried per model
@@ -139,10 +140,13 @@ def validation_weights(val_probs: dict[str, np.ndarray], y_val: np.ndarray) -> d
 
 def run_fold(features: Features, test: np.ndarray, *, sections: dict, models) -> dict:
     """Train every model on the clips outside `test`; their predictions of the test clips."""
-    from genre.models import keras  # first: sets TensorFlow's environment, imports it quietly
+    from genre.models.networks import (
+        keras,  # first: sets TensorFlow's environment, imports it quietly
+    )
 
     import tensorflow as tf  # isort: skip
-    from genre import baseline, training  # isort: skip
+    from genre.models import baseline  # isort: skip
+    from genre.models import training
 
     tf.get_logger().setLevel("ERROR")  # "triggered tf.function retracing": one model per fold
 
@@ -156,7 +160,7 @@ def run_fold(features: Features, test: np.ndarray, *, sections: dict, models) ->
     if BASELINE in models:
         fitted, _ = baseline.fit(Inputs(features.summary, rows), params=sections["baseline"])
         predictions[BASELINE] = baseline.predict_test(fitted, Inputs(features.summary, rows))
-    for arch in ARCHITECTURES:
+    for arch in registry.names():
         if arch in models or neural:
             keras.backend.clear_session()
             x = features.summary if arch == "mlp" else features.sequences
@@ -173,7 +177,7 @@ def run_fold(features: Features, test: np.ndarray, *, sections: dict, models) ->
                     genres=genres,
                 )
                 val_probs[arch] = frame[prob_columns(genres)].to_numpy("float64")
-    votes = {a: predictions[a] for a in ARCHITECTURES if a in predictions}
+    votes = {a: predictions[a] for a in registry.names() if a in predictions}
     if "ensemble" in models:
         predictions["ensemble"] = soft_vote(votes, sections["ensemble"].weights)
     if "ensemble_val" in models:

@@ -10,10 +10,10 @@ import pytest
 import soundfile as sf
 from tiny_project import make_project, run  # tests/ is on sys.path under pytest
 
-from genre import dataset
 from genre.errors import GenreError
 from genre.files import md5sum
 from genre.params import DataParams
+from genre.sources import dataset
 from genre.sources.local import Imported
 
 SR = 22050
@@ -68,9 +68,14 @@ def test_data_genres_selects_synthetic_genres_whose_clips_stay_the_same(tmp_path
     assert list(index["track_id"]) == ["blues.00000", "blues.00001", "rock.00000", "rock.00001"]
     assert "4 clips from synthetic" in text and "blues 2, rock 2" in text
     alone = write_synthetic(
-        tmp_path / "alone", clips_per_genre=2, duration_s=1.0, sample_rate=22050, seed=3,
-        n_jobs=1, genres=("rock",),
-    )  # fmt: skip
+        tmp_path / "alone",
+        clips_per_genre=2,
+        duration_s=1.0,
+        sample_rate=22050,
+        seed=3,
+        n_jobs=1,
+        genres=("rock",),
+    )
     assert [md5sum(p) for p in alone] == list(index["md5"][2:])
 
 
@@ -84,8 +89,11 @@ def test_a_gtzan_download_keeps_the_selected_genres_and_refuses_other_genres(tmp
     kept = dataset.keep_genres(out, Imported(notes=notes), ("blues", "rock"), source="gtzan")
     assert sorted(p.name for p in out.iterdir()) == ["blues", "rock"]
     assert kept.left_out == {"jazz": 2} and sorted(kept.notes) == [
-        "blues.00000", "blues.00001", "rock.00000", "rock.00001"
-    ]  # fmt: skip
+        "blues.00000",
+        "blues.00001",
+        "rock.00000",
+        "rock.00001",
+    ]
     write_collection(out, ["polka"], tracks=1)
     with pytest.raises(GenreError) as err:
         dataset.keep_genres(out, Imported(), ("blues", "rock"), source="gtzan-mini")

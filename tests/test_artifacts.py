@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from genre import ARCHITECTURES
+from genre.models import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ def test_every_model_is_an_artifact(declared):
     """Every trained model file a stage writes, and the ensemble's weights, named as the model."""
     artifacts, outs = declared
     models = {p for p in outs if p.startswith("models/") and p.endswith(MODEL_FILES)}
-    assert {f"models/{arch}.keras" for arch in ARCHITECTURES} <= models
+    assert {f"models/{arch}.keras" for arch in registry.names()} <= models
     expected = {Path(p).stem: p for p in models} | {"ensemble": "models/ensemble.json"}
     assert {name: a.path for name, a in artifacts.items()} == expected
 

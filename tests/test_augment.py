@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genre import GENRES, features, spectral
-from genre.augment import (
+from genre import GENRES
+from genre.errors import GenreError
+from genre.features import handcrafted, spectral
+from genre.features.augment import (
     COLUMNS,
     TRANSFORMS,
     apply,
@@ -16,7 +18,6 @@ from genre.augment import (
     clip_count,
     stretch_frames,
 )
-from genre.errors import GenreError
 from genre.files import read_csv, write_csv
 from genre.params import AugmentParams, FeaturizeParams
 from genre.stages import augment as stage
@@ -125,7 +126,7 @@ def test_stretch_moves_a_tone_burst_and_keeps_its_pitch(rate):
 
 
 def _frames(samples: np.ndarray):
-    return features.clip_frames(samples, params=FeaturizeParams(n_fft=256, hop_length=64))
+    return handcrafted.clip_frames(samples, params=FeaturizeParams(n_fft=256, hop_length=64))
 
 
 @pytest.mark.parametrize("rate", [0.8, 1.25])

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from genre import GENRES
-from genre.baseline import fit, load, predict_test, save
 from genre.errors import GenreError
-from genre.evaluation import columns, prob_columns, read_predictions
-from genre.inputs import Inputs
+from genre.models.baseline import fit, load, predict_test, save
+from genre.models.inputs import Inputs
+from genre.models.predictions import columns, prob_columns, read_predictions
 from genre.params import BaselineParams
 
 PROB_COLUMNS = prob_columns(GENRES)
@@ -68,9 +68,15 @@ def test_predictions_are_over_the_datas_own_genres():
     model, _ = fit(inputs, params=BaselineParams())
     frame = predict_test(model, inputs)
     assert list(frame.columns) == [
-        "clip_id", "track_id", "genre", "transform", "predicted",
-        "prob_chiptune", "prob_drone", "prob_polka",
-    ]  # fmt: skip
+        "clip_id",
+        "track_id",
+        "genre",
+        "transform",
+        "predicted",
+        "prob_chiptune",
+        "prob_drone",
+        "prob_polka",
+    ]
     probs = frame[prob_columns(inputs.genres)].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
     assert frame["predicted"].tolist() == [inputs.genres[i] for i in probs.argmax(axis=1)]

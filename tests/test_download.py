@@ -11,9 +11,10 @@ import pytest
 import soundfile as sf
 import yaml
 
-from genre import GENRES, audio, dataset
+from genre import GENRES, audio
 from genre.errors import GenreError
 from genre.files import md5sum
+from genre.sources import dataset
 
 SR = 22050
 

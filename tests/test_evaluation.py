@@ -8,23 +8,21 @@ import pandas as pd
 import pytest
 import yaml
 
-from genre import ARCHITECTURES, GENRES
+from genre import GENRES
 from genre.errors import GenreError
 from genre.evaluation import (
     bootstrap_scores,
     bootstrap_weights,
-    check_same_clips,
     confusion_frame,
     evaluate,
-    genres_of,
     metrics,
-    prob_columns,
-    read_predictions,
     recall_frame,
     scores,
-    soft_vote,
     track_table,
 )
+from genre.models import registry
+from genre.models.predictions import check_same_clips, genres_of, prob_columns, read_predictions
+from genre.models.voting import vote_tables
 
 PROB_COLUMNS = prob_columns(GENRES)
 
@@ -173,7 +171,7 @@ def test_soft_vote_is_the_weighted_mean_of_probabilities():
         "rnn": predictions(actual, ["metal", "metal"], probs=b),
         "lstm": predictions(actual, ["pop", "pop"]),
     }
-    voted = soft_vote(frames, {"mlp": 3.0, "rnn": 1.0, "lstm": 0.0})
+    voted = vote_tables(frames, {"mlp": 3.0, "rnn": 1.0, "lstm": 0.0})
     # blues: (3 * 0.6 + 0) / 4 = 0.45; metal: (3 * 0.4 + 1) / 4 = 0.55; lstm weighs nothing
     np.testing.assert_allclose(voted["prob_blues"], 0.45)
     np.testing.assert_allclose(voted["prob_metal"], 0.55)
@@ -189,7 +187,7 @@ def test_predictions_of_different_clips_are_stale():
     with pytest.raises(GenreError, match="rnn and mlp cover different test clips.*dvc repro"):
         check_same_clips({"mlp": one, "rnn": other})
     with pytest.raises(GenreError, match="different test clips"):
-        soft_vote({"mlp": one, "rnn": other}, {"mlp": 1.0, "rnn": 1.0})
+        vote_tables({"mlp": one, "rnn": other}, {"mlp": 1.0, "rnn": 1.0})
 
 
 def test_plot_tables():
@@ -232,7 +230,7 @@ def test_a_table_of_other_genres_is_read_voted_and_scored_over_its_own_genres(tm
     assert genres_of(read) == THREE
     assert list(read.columns)[-3:] == ["prob_chiptune", "prob_drone", "prob_polka"]
     b = predictions(actual, ["polka", "polka", "drone", "drone"], genres=THREE)
-    voted = soft_vote({"mlp": read, "rnn": b}, {"mlp": 1.0, "rnn": 1.0})
+    voted = vote_tables({"mlp": read, "rnn": b}, {"mlp": 1.0, "rnn": 1.0})
     assert list(voted.columns) == list(read.columns)
     np.testing.assert_allclose(voted[prob_columns(THREE)].sum(axis=1), 1.0)
     report = evaluate({"mlp": read, "ensemble": voted})
@@ -274,8 +272,8 @@ def predicted_project(tmp_path, monkeypatch):
 
 def describe_models(project, *, hop_lengths=None) -> dict[str, dict]:
     """models/<arch>.json as the train stages write them (the model files: stand-ins)."""
-    from genre import modelset
     from genre.files import write_json
+    from genre.models import modelset
     from genre.params import DataParams, FeaturizeParams
 
     for path, text in (("data/raw/index.csv", "track_id\n"), ("data/split/split.csv", "clip\n")):
@@ -283,7 +281,7 @@ def describe_models(project, *, hop_lengths=None) -> dict[str, dict]:
         (project / path).write_text(text)
     (project / "models").mkdir(exist_ok=True)
     descriptions = {}
-    for arch in ARCHITECTURES:
+    for arch in registry.names():
         featurize = FeaturizeParams(hop_length=(hop_lengths or {}).get(arch, 512))
         (project / f"models/{arch}.keras").write_text(f"{arch} weights")
         descriptions[arch] = modelset.describe_model(
@@ -299,7 +297,7 @@ def describe_models(project, *, hop_lengths=None) -> dict[str, dict]:
 
 
 def test_ensemble_stage(predicted_project):
-    from genre import modelset
+    from genre.models import modelset
     from genre.stages import ensemble
 
     descriptions = describe_models(predicted_project)
@@ -328,8 +326,8 @@ def test_ensemble_stage_refuses_models_described_differently(predicted_project):
 def vote_and_add_baseline(project) -> None:
     """The ensemble's and the baseline's predictions beside the four models' (no training)."""
     folder = project / "data/predictions"
-    frames = {a: pd.read_parquet(folder / f"{a}.parquet") for a in ARCHITECTURES}
-    soft_vote(frames, dict.fromkeys(ARCHITECTURES, 1.0)).to_parquet(folder / "ensemble.parquet")
+    frames = {a: pd.read_parquet(folder / f"{a}.parquet") for a in registry.names()}
+    vote_tables(frames, dict.fromkeys(registry.names(), 1.0)).to_parquet(folder / "ensemble.parquet")
     baseline = frames["mlp"].assign(predicted=["blues", "jazz", "jazz", "jazz", "rock", "rock"])
     baseline.to_parquet(folder / "baseline.parquet")
 
@@ -339,7 +337,7 @@ def test_evaluate_stage_writes_metrics_report_and_plot_tables(predicted_project,
 
     vote_and_add_baseline(predicted_project)
     evaluate.main()
-    models = ["baseline", *ARCHITECTURES, "ensemble"]
+    models = ["baseline", *registry.names(), "ensemble"]
     report = json.loads((predicted_project / "metrics/report.json").read_text())
     assert list(report) == [*models, "test_tracks_per_genre", "absent_genres"]
     assert report["bilstm"]["test"]["accuracy"] == round(4 / 6, 6)

@@ -18,9 +18,9 @@ import pytest
 from test_dvc_deps import closure, stage_module  # tests/ is on sys.path under pytest
 from tiny_project import command_env, make_project, run, stages_run
 
-from genre import ARCHITECTURES
+from genre.models import registry
 
-TRAINING = {f"train_{arch}" for arch in ARCHITECTURES}
+TRAINING = {f"train_{arch}" for arch in registry.names()}
 TINY = {
     "data": {"clips_per_genre": 10, "duration_s": 3},  # 100 tracks: 20 test, 80 train
     "augment": {"factor": 1},
@@ -123,10 +123,30 @@ def test_queued_experiments_run_the_committed_code_in_parallel(project):
     `dvc queue start -j 2`: both run the code they were queued with, side by side in their own
     folders, and `1e-05` (what DVC writes for 0.00001) reaches training as the float 1e-05."""
     repo, env, log = project
-    run(repo, "dvc", "exp", "run", "--queue", "-n", "lr-decimal",
-        "-S", "train.learning_rate=0.00001", env=env)  # fmt: skip
-    run(repo, "dvc", "exp", "run", "--queue", "-n", "lr-scientific",
-        "-S", "train.learning_rate=1e-5", env=env)  # fmt: skip
+    run(
+        repo,
+        "dvc",
+        "exp",
+        "run",
+        "--queue",
+        "-n",
+        "lr-decimal",
+        "-S",
+        "train.learning_rate=0.00001",
+        env=env,
+    )
+    run(
+        repo,
+        "dvc",
+        "exp",
+        "run",
+        "--queue",
+        "-n",
+        "lr-scientific",
+        "-S",
+        "train.learning_rate=1e-5",
+        env=env,
+    )
     training = repo / "src" / "genre" / "training.py"
     committed = training.read_text()
     mark = repo.parent / "workspace-code-ran.txt"
@@ -163,10 +183,12 @@ def test_queued_experiments_run_the_committed_code_in_parallel(project):
         assert Path(p["cwd"]).is_relative_to(repo / ".dvc" / "tmp" / "exps"), p
     # -j 2: the two experiments ran at the same time, each in its own folder
     spans = [
-        (min(p["start"] for p in processes if p["cwd"] == f),
-         max(p["end"] for p in processes if p["cwd"] == f))
+        (
+            min(p["start"] for p in processes if p["cwd"] == f),
+            max(p["end"] for p in processes if p["cwd"] == f),
+        )
         for f in folders
-    ]  # fmt: skip
+    ]
     (start_a, end_a), (start_b, end_b) = spans
     assert start_a < end_b and start_b < end_a, f"the experiments did not overlap: {spans}"
 

@@ -45,25 +45,41 @@ def raising(err: BaseException):
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (PermissionError(errno.EACCES, "Permission denied", "models/mlp.keras"),
-         "error: models/mlp.keras: Permission denied: check its permissions"),
-        (FileNotFoundError(errno.ENOENT, "No such file or directory", "data/raw"),
-         "error: data/raw: No such file or directory: check that the path exists"),
-        (IsADirectoryError(errno.EISDIR, "Is a directory", "metrics/split.json"),
-         "error: metrics/split.json: Is a directory: it is a folder where a file belongs"),
-        (NotADirectoryError(errno.ENOTDIR, "Not a directory", "data/features/x.npy"),
-         "error: data/features/x.npy: Not a directory: a part of the path is a file"),
-        (OSError(errno.ENOSPC, "No space left on device", "data/features/sequences.npy"),
-         "error: data/features/sequences.npy: No space left on device: the disk is full"),
-        (OSError(errno.EROFS, "Read-only file system", "metrics"),
-         "error: metrics: Read-only file system: the file system is read-only"),
-        (OSError(errno.EDQUOT, "Disk quota exceeded", "models"),
-         "error: models: Disk quota exceeded: the disk quota is used up"),
-        (FileExistsError(errno.EEXIST, "File exists", "a", None, "b"),
-         "error: a -> b: File exists: something is already there"),
+        (
+            PermissionError(errno.EACCES, "Permission denied", "models/mlp.keras"),
+            "error: models/mlp.keras: Permission denied: check its permissions",
+        ),
+        (
+            FileNotFoundError(errno.ENOENT, "No such file or directory", "data/raw"),
+            "error: data/raw: No such file or directory: check that the path exists",
+        ),
+        (
+            IsADirectoryError(errno.EISDIR, "Is a directory", "metrics/split.json"),
+            "error: metrics/split.json: Is a directory: it is a folder where a file belongs",
+        ),
+        (
+            NotADirectoryError(errno.ENOTDIR, "Not a directory", "data/features/x.npy"),
+            "error: data/features/x.npy: Not a directory: a part of the path is a file",
+        ),
+        (
+            OSError(errno.ENOSPC, "No space left on device", "data/features/sequences.npy"),
+            "error: data/features/sequences.npy: No space left on device: the disk is full",
+        ),
+        (
+            OSError(errno.EROFS, "Read-only file system", "metrics"),
+            "error: metrics: Read-only file system: the file system is read-only",
+        ),
+        (
+            OSError(errno.EDQUOT, "Disk quota exceeded", "models"),
+            "error: models: Disk quota exceeded: the disk quota is used up",
+        ),
+        (
+            FileExistsError(errno.EEXIST, "File exists", "a", None, "b"),
+            "error: a -> b: File exists: something is already there",
+        ),
     ],
     ids=["EACCES", "ENOENT", "EISDIR", "ENOTDIR", "ENOSPC", "EROFS", "EDQUOT", "EEXIST"],
-)  # fmt: skip
+)
 def test_operating_system_errors_are_one_line_naming_the_path(capsys, error, expected):
     code, err = cli_result(capsys, raising(error))
     assert code == 1 and len(err) == 1 and err[0].startswith(expected), err
@@ -169,9 +185,13 @@ def run_stage(name: str, cwd: Path) -> subprocess.Popen:
     env.pop("DVC_STAGE", None)
     return subprocess.Popen(
         [sys.executable, "-m", f"genre.stages.{name}"],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
 
 
 def temporaries(folder: Path) -> list[str]:

@@ -15,7 +15,9 @@ import pytest
 import soundfile as sf
 from test_predict import PARAMS_YAML, SR, build_models, noise, run_predict, write
 
-from genre import audio, predict
+from genre import audio
+from genre.app import predict
+from genre.features import extraction
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +69,8 @@ def test_each_bad_file_gets_its_line_and_every_good_file_an_answer(capsys, proje
 
 def test_checks_come_before_feature_extraction(capsys, project, tmp_path, monkeypatch):
     calls = []
-    real = predict.song_features
-    monkeypatch.setattr(predict, "song_features", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = extraction.song_features
+    monkeypatch.setattr(extraction, "song_features", lambda *a, **k: calls.append(1) or real(*a, **k))
     (tmp_path / "a_folder.wav").mkdir()
     files = [path for path, _ in bad_inputs(tmp_path).values()]
     code, out, err = run_predict(capsys, project, *files)
@@ -87,14 +89,14 @@ def test_a_crash_inside_one_files_extraction_is_that_files_error(
     capsys, project, tmp_path, monkeypatch, exception, expected
 ):
     """The 7 s file makes the (patched) extraction raise; the files around it are answered."""
-    real = predict.song_features
+    real = extraction.song_features
 
     def fragile(samples, **kwargs):
         if len(samples) == 7 * SR:
             raise exception
         return real(samples, **kwargs)
 
-    monkeypatch.setattr(predict, "song_features", fragile)
+    monkeypatch.setattr(extraction, "song_features", fragile)
     first, bomb, last = (
         write(tmp_path / f"{name}.wav", noise(s), sr=SR)
         for name, s in (("first", 4), ("bomb", 7), ("last", 5))

@@ -30,8 +30,17 @@ SR = 22050
 # --- helpers --------------------------------------------------------------------------------
 
 
-def clip(path: Path, *, seconds=3.0, amplitude=0.3, sr=SR, channels=1, subtype="PCM_16",
-         hz=330.0, fmt=None) -> Path:  # fmt: skip
+def clip(
+    path: Path,
+    *,
+    seconds=3.0,
+    amplitude=0.3,
+    sr=SR,
+    channels=1,
+    subtype="PCM_16",
+    hz=330.0,
+    fmt=None,
+) -> Path:
     """A short tone with a little noise: decodes fine and looks like ordinary audio."""
     path.parent.mkdir(parents=True, exist_ok=True)
     t = np.arange(int(seconds * sr)) / sr
@@ -78,8 +87,13 @@ def run_module(name: str, cwd: Path, *args: str, **kwargs) -> subprocess.Complet
     env.pop("DVC_STAGE", None)
     return subprocess.run(
         [sys.executable, "-m", f"genre.stages.{name}", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120, **kwargs,
-    )  # fmt: skip
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
 
 
 def one_error(code: int, err: list[str], *parts: str) -> str:
@@ -125,8 +139,10 @@ def assert_raw_intact(root: Path, before: dict[str, bytes]) -> None:
     ("params", "expected"),
     [
         (local_params(2024), "params.yaml: data.local_path must be a folder path (text), got 2024"),
-        ("data:\n  source: local\n  local_path: [a, b]\n",
-         "params.yaml: data.local_path must be a folder path (text), got ['a', 'b']"),
+        (
+            "data:\n  source: local\n  local_path: [a, b]\n",
+            "params.yaml: data.local_path must be a folder path (text), got ['a', 'b']",
+        ),
         ("data:\n  clips_per_genre: '5'\n", "params.yaml: data.clips_per_genre must be a number"),
         ("data:\n  sample_rate: 22050.5\n", "data.sample_rate must be a whole number"),
         ("data:\n  source: true\n", "data.source must be one of"),
@@ -136,9 +152,19 @@ def assert_raw_intact(root: Path, before: dict[str, bytes]) -> None:
         ("data: [unclosed\n", "params.yaml is not valid YAML"),
         ("- a\n- b\n", "params.yaml must hold a mapping of sections"),
     ],
-    ids=["number-path", "list-path", "text-number", "fractional-int", "bool-choice",
-         "section-not-mapping", "numeric-key", "misspelt-key", "broken-yaml", "list-file"],
-)  # fmt: skip
+    ids=[
+        "number-path",
+        "list-path",
+        "text-number",
+        "fractional-int",
+        "bool-choice",
+        "section-not-mapping",
+        "numeric-key",
+        "misspelt-key",
+        "broken-yaml",
+        "list-file",
+    ],
+)
 def test_bad_params_are_one_line_naming_the_key(downloaded, monkeypatch, capsys, params, expected):
     before = snapshot(downloaded / "data" / "raw")
     project(downloaded, params)
@@ -241,9 +267,11 @@ def test_bad_clips_are_skipped_and_listed_the_rest_imported(tmp_path, monkeypatc
     skipped = pd.read_csv(tmp_path / "data/raw/skipped.csv")
     reasons = dict(zip(skipped["path"], skipped["reason"], strict=True))
     assert sorted(reasons) == [
-        "blues/blues.00010.wav", "blues/blues.00011.wav", "jazz/jazz.00013.wav",
+        "blues/blues.00010.wav",
+        "blues/blues.00011.wav",
+        "jazz/jazz.00013.wav",
         "jazz/jazz.00014.wav",
-    ]  # fmt: skip
+    ]
     assert "not readable audio" in reasons["blues/blues.00010.wav"]
     assert "not readable audio" in reasons["blues/blues.00011.wav"]
     assert "NaN or infinite samples" in reasons["jazz/jazz.00013.wav"]
@@ -269,8 +297,12 @@ def test_other_formats_rates_channels_and_kaggle_nesting(tmp_path, monkeypatch, 
     assert code == 0, err
     index = pd.read_csv(tmp_path / "data/raw/index.csv", keep_default_na=False)
     assert sorted(index["track_id"]) == [
-        "blues.00000", "blues.00001", "rock.00000", "rock.00001", "rock.00002",
-    ]  # fmt: skip
+        "blues.00000",
+        "blues.00001",
+        "rock.00000",
+        "rock.00001",
+        "rock.00002",
+    ]
     notes = dict(zip(index["track_id"], index["note"], strict=True))
     assert notes["rock.00002"] == "down-mixed from 2 channels; resampled from 44100 Hz"
 
@@ -341,8 +373,14 @@ def test_suspicious_clips_are_kept_and_listed(tmp_path, monkeypatch, capsys):
     assert "suspicious 3 clips, kept (listed in data/raw/suspicious.csv)" in out
     index = pd.read_csv(tmp_path / "data/raw/index.csv")
     assert len(index) == 9 and list(index.columns) == [
-        "track_id", "genre", "path", "seconds", "sample_rate", "md5", "note",
-    ]  # fmt: skip
+        "track_id",
+        "genre",
+        "path",
+        "seconds",
+        "sample_rate",
+        "md5",
+        "note",
+    ]
 
 
 # --- operating-system errors at the outputs -------------------------------------------------
@@ -480,10 +518,15 @@ def test_augment_with_a_bad_index(tmp_path, monkeypatch, capsys, content, expect
 
 def write_summary(root: Path, per_genre: dict[str, int]) -> None:
     rows = [
-        {"clip_id": f"{g}.{i:05d}.original", "track_id": f"{g}.{i:05d}", "genre": g,
-         "transform": "original"}
-        for g, n in per_genre.items() for i in range(n)
-    ]  # fmt: skip
+        {
+            "clip_id": f"{g}.{i:05d}.original",
+            "track_id": f"{g}.{i:05d}",
+            "genre": g,
+            "transform": "original",
+        }
+        for g, n in per_genre.items()
+        for i in range(n)
+    ]
     (root / "data" / "features").mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_parquet(root / "data" / "features" / "summary.parquet")
 
@@ -491,18 +534,30 @@ def write_summary(root: Path, per_genre: dict[str, int]) -> None:
 @pytest.mark.parametrize(
     ("per_genre", "params", "expected"),
     [
-        ({"blues": 2, "rock": 2, "jazz": 2}, "split:\n  test_size: 0.1\n",
-         "split.test_size 0.1 gives 1 test tracks for 3 genres (at least one each): raise "
-         "split.test_size to at least 0.5"),
-        ({"blues": 5, "rock": 1}, "split:\n  test_size: 0.5\n",
-         "genre rock has only 1 of the 6 tracks"),
-        ({"blues": 3, "rock": 3}, "split:\n  test_size: 0.9\n",
-         "split.test_size 0.9 leaves 0 training tracks for 2 genres: lower split.test_size"),
-        ({"blues": 20, "rock": 3}, "split:\n  test_size: 0.1\n",
-         "genre rock gets none of its 3 tracks in the test set"),
+        (
+            {"blues": 2, "rock": 2, "jazz": 2},
+            "split:\n  test_size: 0.1\n",
+            "split.test_size 0.1 gives 1 test tracks for 3 genres (at least one each): raise "
+            "split.test_size to at least 0.5",
+        ),
+        (
+            {"blues": 5, "rock": 1},
+            "split:\n  test_size: 0.5\n",
+            "genre rock has only 1 of the 6 tracks",
+        ),
+        (
+            {"blues": 3, "rock": 3},
+            "split:\n  test_size: 0.9\n",
+            "split.test_size 0.9 leaves 0 training tracks for 2 genres: lower split.test_size",
+        ),
+        (
+            {"blues": 20, "rock": 3},
+            "split:\n  test_size: 0.1\n",
+            "genre rock gets none of its 3 tracks in the test set",
+        ),
     ],
     ids=["test-size-too-small", "lonely-genre", "test-size-too-big", "genre-without-test"],
-)  # fmt: skip
+)
 def test_too_small_configuration_names_the_param(
     tmp_path, monkeypatch, capsys, per_genre, params, expected
 ):
@@ -566,7 +621,7 @@ def test_featurize_skips_a_corrupt_track_and_keeps_the_rest(downloaded, monkeypa
 
 def test_genre_command_faults(tmp_path, monkeypatch, capsys):
     """`genre listen` without the pipeline's outputs, `genre predict` without models."""
-    from genre import cli
+    from genre.app import cli
 
     monkeypatch.chdir(project(tmp_path, "data:\n  duration_s: 3\n"))
     for argv, expected in [

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genre import GENRES, features
+from genre import GENRES
 from genre.errors import GenreError
+from genre.features import handcrafted
 from genre.params import FeaturizeParams
 
 SR = 22050
@@ -81,19 +82,21 @@ def librosa_summary(y, *, tuning=None) -> np.ndarray:
 def test_every_feature_matches_librosa(name, p):
     y = SIGNALS[name]()
     ref = librosa_frames(y, p=p)
-    S = features.spectrogram(y=y, n_fft=p.n_fft, hop_length=p.hop_length)
+    S = handcrafted.spectrogram(y=y, n_fft=p.n_fft, hop_length=p.hop_length)
     kw = {"sr": SR, "n_fft": p.n_fft, "hop_length": p.hop_length}
     for given in ({"y": y}, {"S": S}):  # from the audio or from a precomputed |STFT|
-        np.testing.assert_allclose(features.mfcc(**given, **kw), ref["mfcc"], **TOL)
+        np.testing.assert_allclose(handcrafted.mfcc(**given, **kw), ref["mfcc"], **TOL)
         np.testing.assert_allclose(
-            features.spectral_centroid(**given, **kw), ref["centroid"], **TOL
+            handcrafted.spectral_centroid(**given, **kw), ref["centroid"], **TOL
         )
-        np.testing.assert_allclose(features.spectral_rolloff(**given, **kw), ref["rolloff"], **TOL)
         np.testing.assert_allclose(
-            features.spectral_bandwidth(**given, **kw), ref["bandwidth"], **TOL
+            handcrafted.spectral_rolloff(**given, **kw), ref["rolloff"], **TOL
         )
-        np.testing.assert_allclose(features.chroma(**given, **kw), ref["chroma"], **TOL)
-    zcr = features.zero_crossing_rate(y=y, frame_length=p.n_fft, hop_length=p.hop_length)
+        np.testing.assert_allclose(
+            handcrafted.spectral_bandwidth(**given, **kw), ref["bandwidth"], **TOL
+        )
+        np.testing.assert_allclose(handcrafted.chroma(**given, **kw), ref["chroma"], **TOL)
+    zcr = handcrafted.zero_crossing_rate(y=y, frame_length=p.n_fft, hop_length=p.hop_length)
     np.testing.assert_allclose(zcr, ref["zcr"], **TOL)
     assert zcr.shape == (S.shape[1],)  # the same framing as the STFT
 
@@ -108,7 +111,7 @@ def test_zero_crossing_rate_matches_librosa_on_any_framing(frame_length, hop):
     y[500:520] = -1e-11  # below librosa's threshold: zero
     y[-50:] = 0.3  # the end: edge padding repeats it
     expected = librosa.feature.zero_crossing_rate(y, frame_length=frame_length, hop_length=hop)
-    zcr = features.zero_crossing_rate(y=y, frame_length=frame_length, hop_length=hop)
+    zcr = handcrafted.zero_crossing_rate(y=y, frame_length=frame_length, hop_length=hop)
     np.testing.assert_array_equal(zcr, expected[0])
 
 
@@ -116,11 +119,19 @@ def test_zero_crossing_rate_matches_librosa_on_any_framing(frame_length, hop):
 def test_frame_features_stack_librosa_features_in_feature_order(name):
     y = SIGNALS[name]()
     ref = librosa_frames(y)
-    frames = features.frame_features(y, sample_rate=SR, params=P)
+    frames = handcrafted.frame_features(y, sample_rate=SR, params=P)
     expected = np.vstack(
-        [ref["mfcc"], ref["delta"], ref["delta2"], ref["zcr"], ref["centroid"], ref["rolloff"],
-         ref["chroma"].mean(axis=0), ref["bandwidth"]]
-    )  # fmt: skip
+        [
+            ref["mfcc"],
+            ref["delta"],
+            ref["delta2"],
+            ref["zcr"],
+            ref["centroid"],
+            ref["rolloff"],
+            ref["chroma"].mean(axis=0),
+            ref["bandwidth"],
+        ]
+    )
     assert frames.shape == (44, 1 + len(y) // P.hop_length)
     np.testing.assert_allclose(frames, expected, **TOL)
 
@@ -130,7 +141,7 @@ def test_tuning_is_estimated_as_chroma_stft_does(name):
     y = SIGNALS[name]()
     S = np.abs(librosa.stft(y, n_fft=P.n_fft, hop_length=P.hop_length)) ** 2
     expected = librosa.estimate_tuning(S=S, sr=SR, bins_per_octave=12)
-    assert features.estimate_tuning(y, sample_rate=SR, params=P) == pytest.approx(expected)
+    assert handcrafted.estimate_tuning(y, sample_rate=SR, params=P) == pytest.approx(expected)
 
 
 def test_a_given_tuning_is_used_for_chroma():
@@ -139,21 +150,23 @@ def test_a_given_tuning_is_used_for_chroma():
         y=y, sr=SR, n_fft=P.n_fft, hop_length=P.hop_length, tuning=0.3
     )
     np.testing.assert_allclose(
-        features.chroma(y=y, sr=SR, n_fft=P.n_fft, hop_length=P.hop_length, tuning=0.3), ref, **TOL
+        handcrafted.chroma(y=y, sr=SR, n_fft=P.n_fft, hop_length=P.hop_length, tuning=0.3),
+        ref,
+        **TOL,
     )
-    with_default = features.clip_features(y, sample_rate=SR, duration_s=3.0, params=P)
-    with_given = features.clip_features(y, sample_rate=SR, duration_s=3.0, params=P, tuning=0.3)
-    chroma = features.FEATURE_NAMES.index("chroma_mean")
+    with_default = handcrafted.clip_features(y, sample_rate=SR, duration_s=3.0, params=P)
+    with_given = handcrafted.clip_features(y, sample_rate=SR, duration_s=3.0, params=P, tuning=0.3)
+    chroma = handcrafted.FEATURE_NAMES.index("chroma_mean")
     assert with_given.summary[chroma] == pytest.approx(ref.mean(), rel=1e-4)
     assert with_given.summary[chroma] != with_default.summary[chroma]
     assert with_given.tuning == 0.3
-    assert with_default.tuning == features.estimate_tuning(y, sample_rate=SR, params=P)
+    assert with_default.tuning == handcrafted.estimate_tuning(y, sample_rate=SR, params=P)
 
 
 @pytest.mark.parametrize("name", SIGNALS)
 def test_summary_is_librosa_mean_and_delta_std(name):
     y = SIGNALS[name]()
-    out = features.clip_features(y, sample_rate=SR, duration_s=3.0, params=P)
+    out = handcrafted.clip_features(y, sample_rate=SR, duration_s=3.0, params=P)
     assert out.summary.dtype == np.float32 and out.summary.shape == (44,)
     np.testing.assert_allclose(out.summary, librosa_summary(y), **TOL)
 
@@ -163,12 +176,12 @@ def test_real_clips_match_librosa(gtzan_sample):
         y, sr = sf.read(gtzan_sample / genre / f"{genre}.00000.wav", dtype="float32")
         assert sr == SR
         y = y[: 30 * SR]  # clip_features crops to duration_s
-        out = features.clip_features(y, sample_rate=SR, duration_s=30.0, params=P)
+        out = handcrafted.clip_features(y, sample_rate=SR, duration_s=30.0, params=P)
         np.testing.assert_allclose(out.summary, librosa_summary(y), **TOL, err_msg=genre)
         # a variant (here: noisier) with its track's tuning, as the stage does it
-        tuning = features.estimate_tuning(y, sample_rate=SR, params=P)
+        tuning = handcrafted.estimate_tuning(y, sample_rate=SR, params=P)
         noisy = y + 0.05 * np.random.default_rng(0).standard_normal(y.size).astype(np.float32)
-        out = features.clip_features(
+        out = handcrafted.clip_features(
             noisy, sample_rate=SR, duration_s=30.0, params=P, tuning=tuning
         )
         np.testing.assert_allclose(out.summary, librosa_summary(noisy, tuning=tuning), **TOL)
@@ -181,30 +194,31 @@ def test_known_answers_on_a_pure_tone():
     y = tone(3.0, 1000.0)
     kw = {"y": y, "sr": SR, "n_fft": P.n_fft, "hop_length": P.hop_length}
     inner = slice(5, -5)  # frames away from the zero-padded edges
-    assert np.allclose(features.spectral_centroid(**kw)[inner], 1000, rtol=0.01)
-    assert np.all(features.spectral_bandwidth(**kw)[inner] < 100)
-    rolloff = features.spectral_rolloff(**kw)[inner]  # within the Hann window's main lobe
+    assert np.allclose(handcrafted.spectral_centroid(**kw)[inner], 1000, rtol=0.01)
+    assert np.all(handcrafted.spectral_bandwidth(**kw)[inner] < 100)
+    rolloff = handcrafted.spectral_rolloff(**kw)[inner]  # within the Hann window's main lobe
     assert np.all((rolloff >= 1000) & (rolloff <= 1000 + 2 * SR / P.n_fft))
     # a sine crosses zero twice per period
-    zcr = features.zero_crossing_rate(y=y, frame_length=P.n_fft, hop_length=P.hop_length)
+    zcr = handcrafted.zero_crossing_rate(y=y, frame_length=P.n_fft, hop_length=P.hop_length)
     assert np.allclose(zcr[inner], 2 * 1000 / SR, rtol=0.02)
     # chroma: all the energy in pitch class B (1000 Hz is ~B5)
-    chroma = features.chroma(**kw)
+    chroma = handcrafted.chroma(**kw)
     assert np.all(np.argmax(chroma[:, inner], axis=0) == 11)
 
 
 def test_silence_gives_zeros_not_nans():
-    out = features.clip_features(np.zeros(SR * 2, np.float32), sample_rate=SR, duration_s=2.0,
-                                 params=P)  # fmt: skip
+    out = handcrafted.clip_features(
+        np.zeros(SR * 2, np.float32), sample_rate=SR, duration_s=2.0, params=P
+    )
     assert np.all(np.isfinite(out.summary)) and np.all(np.isfinite(out.sequence))
-    names = features.FEATURE_NAMES
+    names = handcrafted.FEATURE_NAMES
     for name in ("zcr_mean", "spectral_centroid_mean", "spectral_bandwidth_mean", "chroma_mean"):
         assert out.summary[names.index(name)] == 0.0
     assert out.summary[names.index("mfcc_01_mean")] == pytest.approx(-100 * np.sqrt(128))
 
 
 def test_feature_names():
-    names = features.FEATURE_NAMES
+    names = handcrafted.FEATURE_NAMES
     assert len(names) == len(set(names)) == 44
     assert names[:2] == ("mfcc_01_mean", "mfcc_02_mean") and names[12] == "mfcc_13_mean"
     assert names[13] == "mfcc_delta_01_std" and names[26] == "mfcc_delta2_01_std"
@@ -226,9 +240,9 @@ def test_feature_names():
 def test_sequence_windows_average_their_frames(duration, window, steps):
     p = FeaturizeParams(window_s=window)
     y = mixture(duration)
-    out = features.clip_features(y, sample_rate=SR, duration_s=duration, params=p)
+    out = handcrafted.clip_features(y, sample_rate=SR, duration_s=duration, params=p)
     assert out.sequence.shape == (steps, 44) and out.sequence.dtype == np.float32
-    frames = features.frame_features(y, sample_rate=SR, params=p)
+    frames = handcrafted.frame_features(y, sample_rate=SR, params=p)
     times = librosa.frames_to_time(np.arange(frames.shape[1]), sr=SR, hop_length=p.hop_length)
     per_window = int(window * SR / p.hop_length)
     for k in range(steps):
@@ -240,13 +254,17 @@ def test_sequence_windows_average_their_frames(duration, window, steps):
 
 
 def test_windows_stay_inside_the_clip_for_many_settings():
-    settings = [(22050, 512, 0.5, 30.0), (8000, 100, 0.33, 7.0), (44100, 1000, 0.1, 1.0),
-                (16000, 160, 0.01, 2.0)]  # fmt: skip
+    settings = [
+        (22050, 512, 0.5, 30.0),
+        (8000, 100, 0.33, 7.0),
+        (44100, 1000, 0.1, 1.0),
+        (16000, 160, 0.01, 2.0),
+    ]
     for sr, hop, window, duration in settings:
         p = FeaturizeParams(n_fft=max(hop, 256), hop_length=hop, window_s=window)
-        steps, per_window = features.window_layout(sample_rate=sr, duration_s=duration, params=p)
-        n_frames = 1 + features.clip_samples(sample_rate=sr, duration_s=duration) // hop
-        starts = features.window_starts(steps=steps, sample_rate=sr, params=p)
+        steps, per_window = handcrafted.window_layout(sample_rate=sr, duration_s=duration, params=p)
+        n_frames = 1 + handcrafted.clip_samples(sample_rate=sr, duration_s=duration) // hop
+        starts = handcrafted.window_starts(steps=steps, sample_rate=sr, params=p)
         assert steps == int(duration / window) and per_window >= 1
         assert starts[0] == 0 and np.all(np.diff(starts) >= per_window)
         assert starts[-1] + per_window <= n_frames
@@ -255,14 +273,14 @@ def test_windows_stay_inside_the_clip_for_many_settings():
 def test_clips_are_cropped_or_zero_padded_to_duration():
     y = mixture(3.0)
     n = 2 * SR
-    crop = features.clip_features(y, sample_rate=SR, duration_s=2.0, params=P)
-    exact = features.clip_features(y[:n], sample_rate=SR, duration_s=2.0, params=P)
+    crop = handcrafted.clip_features(y, sample_rate=SR, duration_s=2.0, params=P)
+    exact = handcrafted.clip_features(y[:n], sample_rate=SR, duration_s=2.0, params=P)
     np.testing.assert_array_equal(crop.summary, exact.summary)
     np.testing.assert_array_equal(crop.sequence, exact.sequence)
     short = y[SR // 2 : SR // 2 + SR]  # 1 s of signal in a 2 s clip
-    pad = features.clip_features(short, sample_rate=SR, duration_s=2.0, params=P)
+    pad = handcrafted.clip_features(short, sample_rate=SR, duration_s=2.0, params=P)
     padded = np.concatenate([short, np.zeros(n - short.size, np.float32)])
-    explicit = features.clip_features(padded, sample_rate=SR, duration_s=2.0, params=P)
+    explicit = handcrafted.clip_features(padded, sample_rate=SR, duration_s=2.0, params=P)
     np.testing.assert_array_equal(pad.summary, explicit.summary)
     assert pad.sequence.shape == (4, 44)
     silent = pad.sequence[3]  # the last window holds only padding: flat mel spectrum, no ZCR
@@ -272,11 +290,11 @@ def test_clips_are_cropped_or_zero_padded_to_duration():
 
 def test_a_clip_given_by_its_frames_gets_the_features_of_its_audio():
     y = mixture(2.0)
-    magnitude, zcr = features.clip_frames(y, params=P)
-    given = features.frames_clip_features(
+    magnitude, zcr = handcrafted.clip_frames(y, params=P)
+    given = handcrafted.frames_clip_features(
         magnitude, zcr=zcr, sample_rate=SR, duration_s=2.0, params=P
     )
-    from_audio = features.clip_features(y, sample_rate=SR, duration_s=2.0, params=P)
+    from_audio = handcrafted.clip_features(y, sample_rate=SR, duration_s=2.0, params=P)
     np.testing.assert_array_equal(given.summary, from_audio.summary)
     np.testing.assert_array_equal(given.sequence, from_audio.sequence)
     assert given.tuning == from_audio.tuning
@@ -286,11 +304,11 @@ def test_filter_banks_are_built_once(monkeypatch):
     calls = []
     real_mel = librosa.filters.mel
     monkeypatch.setattr(librosa.filters, "mel", lambda **kw: calls.append(kw) or real_mel(**kw))
-    features._mel_bands.cache_clear()
+    handcrafted._mel_bands.cache_clear()
     for seed in range(3):
-        features.clip_features(noise(2.0, seed=seed), sample_rate=SR, duration_s=2.0, params=P)
+        handcrafted.clip_features(noise(2.0, seed=seed), sample_rate=SR, duration_s=2.0, params=P)
     assert len(calls) == 1
-    features._mel_bands.cache_clear()
+    handcrafted._mel_bands.cache_clear()
 
 
 # --- bad input ----------------------------------------------------------------------------
@@ -307,9 +325,9 @@ def test_filter_banks_are_built_once(monkeypatch):
 )
 def test_bad_samples_raise_a_clear_error(samples, message):
     with pytest.raises(GenreError, match=message):
-        features.clip_features(samples, sample_rate=SR, duration_s=2.0, params=P)
+        handcrafted.clip_features(samples, sample_rate=SR, duration_s=2.0, params=P)
     with pytest.raises(GenreError, match=message):
-        features.estimate_tuning(samples, sample_rate=SR, params=P)
+        handcrafted.estimate_tuning(samples, sample_rate=SR, params=P)
 
 
 @pytest.mark.parametrize(
@@ -323,4 +341,4 @@ def test_bad_samples_raise_a_clear_error(samples, message):
 )
 def test_settings_that_leave_no_window_raise_a_clear_error(p, duration, message):
     with pytest.raises(GenreError, match=message):
-        features.clip_features(noise(duration), sample_rate=SR, duration_s=duration, params=p)
+        handcrafted.clip_features(noise(duration), sample_rate=SR, duration_s=duration, params=p)

@@ -11,9 +11,11 @@ import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
-from genre import audio, augment, extraction, features, paths
-from genre.augment import build_manifest
+from genre import audio, paths
 from genre.errors import GenreError
+from genre.features import augment, extraction, handcrafted
+from genre.features.augment import build_manifest
+from genre.features.layout import FeatureSettings
 from genre.params import AugmentParams, FeaturizeParams
 from genre.stages import featurize as stage
 
@@ -75,17 +77,17 @@ def manifest() -> pd.DataFrame:
     return pd.read_csv("data/augmented/manifest.csv", dtype={"clip_id": str, "track_id": str})
 
 
-def expected_clip(row: dict) -> features.ClipFeatures:
+def expected_clip(row: dict) -> handcrafted.ClipFeatures:
     """What the stage must give for one manifest row, computed here the straightforward way."""
     path = Path("data/raw") / row["genre"] / f"{row['track_id']}.wav"
     original = audio.fit_length(audio.read(path, sample_rate=SR).samples, int(DURATION * SR))
     p = FeaturizeParams()
-    tuning = features.estimate_tuning(original, sample_rate=SR, params=p)
+    tuning = handcrafted.estimate_tuning(original, sample_rate=SR, params=p)
     kw = {"sample_rate": SR, "duration_s": DURATION, "params": p, "tuning": tuning}
     if row["transform"] != "stretch":
-        return features.clip_features(augment.apply(original, row, sample_rate=SR), **kw)
-    magnitude, zcr = augment.stretch_frames(*features.clip_frames(original, params=p), row)
-    return features.frames_clip_features(magnitude, zcr=zcr, **kw)
+        return handcrafted.clip_features(augment.apply(original, row, sample_rate=SR), **kw)
+    magnitude, zcr = augment.stretch_frames(*handcrafted.clip_frames(original, params=p), row)
+    return handcrafted.frames_clip_features(magnitude, zcr=zcr, **kw)
 
 
 def test_stage_writes_features_in_manifest_order(project, one_blas_thread, capsys):
@@ -93,10 +95,10 @@ def test_stage_writes_features_in_manifest_order(project, one_blas_thread, capsy
     clips = manifest()
     summary = pd.read_parquet(OUT / "summary.parquet")
     sequences = np.load(OUT / "sequences.npy")
-    assert list(summary.columns) == paths.ID_COLUMNS + list(features.FEATURE_NAMES)
+    assert list(summary.columns) == paths.ID_COLUMNS + list(handcrafted.FEATURE_NAMES)
     assert summary["clip_id"].tolist() == clips["clip_id"].tolist()
     assert summary["transform"].tolist() == clips["transform"].tolist()
-    assert all(summary[name].dtype == np.float32 for name in features.FEATURE_NAMES)
+    assert all(summary[name].dtype == np.float32 for name in handcrafted.FEATURE_NAMES)
     assert sequences.shape == (9, STEPS, 44) and sequences.dtype == np.float32
     for i, row in enumerate(clips.to_dict("records")):  # row i of both files is clip i
         expected = expected_clip(row)
@@ -118,7 +120,7 @@ def test_original_clips_get_the_tuning_librosa_would_estimate(project, one_blas_
     assert len(originals) == 3
     for _, row in originals.iterrows():
         path = Path("data/raw") / row["genre"] / f"{row['track_id']}.wav"
-        own = features.clip_features(
+        own = handcrafted.clip_features(
             audio.read(path, sample_rate=SR).samples,
             sample_rate=SR,
             duration_s=DURATION,
@@ -242,7 +244,7 @@ def test_run_jobs_streams_every_track_once_with_a_bounded_queue(project, monkeyp
     time (joblib's own counters, read at every dispatch), whatever the number of tracks."""
     index = pd.read_csv("data/raw/index.csv")
     jobs = extraction.track_jobs(index, manifest(), raw_dir=Path("data/raw")) * 4  # 12 tracks
-    settings = extraction.Settings(SR, DURATION, FeaturizeParams())
+    settings = FeatureSettings(SR, DURATION, FeaturizeParams())
     in_flight, pulled = [], []
 
     class Recording(extraction.Parallel):
@@ -281,9 +283,12 @@ def test_a_dask_cluster_gives_the_local_runs_bytes(project, monkeypatch):
     for name in names:
         (OUT / name).unlink()
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
         dashboard_address=None,
-    ) as cluster:  # fmt: skip
+    ) as cluster:
         monkeypatch.setenv(extraction.DASK_ENV, cluster.scheduler_address)
         stage.main()
     assert [(OUT / name).read_bytes() for name in names] == local

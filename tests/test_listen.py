@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from genre import listen
+from genre.app import listen
 from genre.audio import write_wav
-from genre.augment import apply, build_manifest
 from genre.errors import run_cli
+from genre.features.augment import apply, build_manifest
 from genre.files import write_csv
 from genre.params import AugmentParams
 

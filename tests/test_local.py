@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from genre import dataset
 from genre.errors import GenreError
 from genre.files import md5sum
-from genre.sources import local
+from genre.sources import dataset, local
 
 SR = 22050
 
@@ -148,8 +147,11 @@ def test_any_genre_names_are_the_data_sets_genres_sorted(tmp_path):
     index, text = run_local(src, tmp_path / "raw")
     assert list(index.genre) == ["chiptune", "chiptune", "polka", "post-rock_2"]
     assert list(index.track_id) == [
-        "chiptune.00001", "chiptune.00002", "polka.00001", "post-rock_2.00000"
-    ]  # fmt: skip
+        "chiptune.00001",
+        "chiptune.00002",
+        "polka.00001",
+        "post-rock_2.00000",
+    ]
     assert "4 clips from local folder" in text
     assert "chiptune 2, polka 1, post-rock_2 1" in text
 

@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from genre import ARCHITECTURES, GENRES
-from genre.evaluation import prob_columns
+from genre import GENRES
+from genre.models import registry
+from genre.models.predictions import prob_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_COLUMNS = 40
-MODELS = ("baseline", *ARCHITECTURES, "ensemble")
+MODELS = ("baseline", *registry.names(), "ensemble")
 
 
 def leaves(data: dict, prefix: str = ""):

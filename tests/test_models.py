@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from genre import ARCHITECTURES, GENRES
+from genre import GENRES
 from genre.errors import GenreError
-from genre.models import build, keras, load, save
+from genre.models import registry
+from genre.models.networks import build, keras, load, save
 from genre.params import ModelParams
 
 PARAMS = ModelParams(units=8, layers=2, dropout=0.2)
@@ -19,7 +20,7 @@ def raw_features(arch: str, n: int = 24, *, seed: int = 0) -> np.ndarray:
     return (rng.normal(size=shape).astype("float32") + 3.0) * scale
 
 
-@pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.parametrize("arch", registry.names())
 def test_output_is_a_distribution_over_genres(arch):
     x = raw_features(arch)
     model = build(arch, train_x=x, params=PARAMS, genres=GENRES)
@@ -30,7 +31,7 @@ def test_output_is_a_distribution_over_genres(arch):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
-@pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.parametrize("arch", registry.names())
 def test_hidden_layers_have_the_chosen_width(arch):
     model = build(
         arch, train_x=raw_features(arch), params=ModelParams(units=12, layers=3), genres=GENRES

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from tiny_project import BIN, completed, make_project, set_params  # tests/ is on sys.path
 
-from genre import ARCHITECTURES, GENRES
-from genre.features import FEATURE_NAMES
+from genre import GENRES
+from genre.features.handcrafted import FEATURE_NAMES
 from genre.files import md5sum
+from genre.models import registry
 from genre.params import FeaturizeParams
 
 TINY = {
@@ -46,7 +47,7 @@ def test_pipeline_models_describe_themselves_and_predict_follows_them(tmp_path):
         "index_md5": md5sum(repo / "data/raw/index.csv"),
         "split_md5": md5sum(repo / "data/split/split.csv"),
     }
-    for arch in ARCHITECTURES:
+    for arch in registry.names():
         own = json.loads((models / f"{arch}.json").read_text())
         assert own["md5"] == md5sum(models / f"{arch}.keras")
         assert ensemble["models"][arch] == {"md5": own["md5"], "input_shape": own["input_shape"]}

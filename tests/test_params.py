@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from genre import params
+from genre.models import registry
 from genre.errors import GenreError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +29,11 @@ def test_project_params_load(section):
 def test_project_params_are_the_documented_defaults():
     """params.yaml and the dataclass defaults say the same thing."""
     for section, cls in params.SECTIONS.items():
-        assert params.load(section, ROOT / "params.yaml") == cls(), section
+        if section != "ensemble":
+            assert params.load(section, ROOT / "params.yaml") == cls(), section
+    names = registry.names()
+    listed = params.load("ensemble", ROOT / "params.yaml").weights_for(names)
+    assert listed == params.EnsembleParams().weights_for(names)
 
 
 def test_missing_keys_take_defaults(tmp_path):
@@ -73,8 +78,6 @@ def test_numbers_are_coerced_to_their_types(tmp_path):
         ("model", {"dropout": 1.5}, "model.dropout must be <= 0.95"),
         ("train", {"epochs": -1}, "train.epochs must be >= 1"),
         ("train", {"epoch": 5}, "train.epoch is not a known key"),
-        ("ensemble", {"weights": {"cnn": 1}}, "must be one of mlp, rnn, lstm, bilstm"),
-        ("ensemble", {"weights": {"mlp": 0, "rnn": 0}}, "at least one weight above 0"),
         ("ensemble", {"weights": [1, 2]}, "ensemble.weights must map model names"),
     ],
 )
@@ -93,14 +96,23 @@ def test_data_genres_selects_gtzan_genres_or_any_genres_of_a_local_folder(tmp_pa
     assert params.DataParams().genres is None  # every genre of the source
 
 
-def test_ensemble_weights_default_to_zero_for_unnamed_models(tmp_path):
-    path = write_params(tmp_path, {"ensemble": {"weights": {"mlp": 2}}})
-    assert params.load("ensemble", path).weights == {
-        "mlp": 2.0,
-        "rnn": 0.0,
-        "lstm": 0.0,
-        "bilstm": 0.0,
-    }
+def test_ensemble_weights_default_to_one_for_unnamed_models(tmp_path):
+    path = write_params(tmp_path, {"ensemble": {"weights": {"mlp": 2, "rnn": 0}}})
+    weights = params.load("ensemble", path).weights_for(registry.names())
+    assert weights == {"mlp": 2.0, "rnn": 0.0, "lstm": 1.0, "bilstm": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ({"cnn": 1}, "ensemble.weights names 'cnn', not a model: one of mlp, rnn, lstm, bilstm"),
+        ({"mlp": 0, "rnn": 0, "lstm": 0, "bilstm": 0}, "at least one weight above 0"),
+    ],
+)
+def test_ensemble_weights_must_name_models_and_weigh_something(tmp_path, weights, message):
+    ensemble = params.load("ensemble", write_params(tmp_path, {"ensemble": {"weights": weights}}))
+    with pytest.raises(GenreError, match=message):
+        ensemble.weights_for(registry.names())
 
 
 def test_missing_and_broken_files(tmp_path):

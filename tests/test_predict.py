@@ -17,22 +17,24 @@ import pytest
 import soundfile as sf
 from threadpoolctl import threadpool_limits
 
-from genre import ARCHITECTURES, GENRES, cli, modelset
-from genre.audio import write_wav
-from genre.errors import GenreError
-from genre.extraction import song_features, split_windows
-from genre.features import FEATURE_NAMES, clip_features, estimate_tuning
-from genre.files import md5sum, write_json
-from genre.params import DataParams, FeaturizeParams
-from genre.predict import (
+from genre import GENRES
+from genre.app import cli
+from genre.app.predict import (
     MIN_SECONDS,
     Prediction,
     file_features,
     format_line,
     load_model_set,
     predict_file,
-    score,
 )
+from genre.audio import write_wav
+from genre.errors import GenreError
+from genre.features.extraction import song_features, split_windows
+from genre.features.layout import FeatureSettings
+from genre.features.handcrafted import FEATURE_NAMES, clip_features, estimate_tuning
+from genre.files import md5sum, write_json
+from genre.models import modelset, registry
+from genre.params import DataParams, FeaturizeParams
 
 SR = 22050
 DURATION_S = 10.0  # training clip length in the tmp project: 20 steps of 0.5 s
@@ -113,7 +115,7 @@ def build_models(folder: Path) -> None:
 
 def describe_models(
     folder: Path,
-    archs=ARCHITECTURES,
+    archs=None,
     *,
     data: DataParams = DataParams(duration_s=DURATION_S, sample_rate=SR),  # noqa: B008
     featurize: FeaturizeParams = FeaturizeParams(),  # noqa: B008
@@ -125,6 +127,7 @@ def describe_models(
     fingerprints.mkdir(exist_ok=True)
     (fingerprints / "index.csv").write_text("track_id,genre,path,seconds,sample_rate,md5,note\n")
     (fingerprints / "split.csv").write_text("clip_id,track_id,genre,transform,subset\n")
+    archs = registry.names() if archs is None else archs
     for arch in archs:
         description = modelset.describe_model(
             arch,
@@ -137,11 +140,11 @@ def describe_models(
             split_path=fingerprints / "split.csv",
         )
         write_json(description, modelset.description_path(arch, folder))
-    if set(archs) != set(ARCHITECTURES):
+    if set(archs) != set(registry.names()):
         return
     descriptions = {
         arch: modelset.read(modelset.description_path(arch, folder), model=arch)
-        for arch in ARCHITECTURES
+        for arch in registry.names()
     }
     ensemble = modelset.describe_ensemble(descriptions, weights=WEIGHTS, models_dir=folder)
     write_json(ensemble, modelset.description_path("ensemble", folder))
@@ -190,7 +193,7 @@ def test_song_features_are_clip_features_of_each_window():
     featurize, so they are bitwise equal."""
     params = FeaturizeParams()
     song = np.concatenate([noise(10), tone(10), chord(6)])  # 6 s: a partial window, kept
-    summary, sequence = song_features(song, sample_rate=SR, duration_s=DURATION_S, params=params)
+    summary, sequence = song_features(song, settings=FeatureSettings(SR, DURATION_S, params))
     assert summary.shape == (3, 44) and sequence.shape == (3, STEPS, 44)
     size = int(DURATION_S * SR)
     padded = np.concatenate([song, np.zeros(3 * size - len(song), np.float32)])
@@ -214,7 +217,7 @@ def test_song_features_are_clip_features_of_each_window():
 def featurize_stage(root: Path, tracks: dict[str, Path], *, duration_s: float):
     """Run the real featurize stage on a project holding `tracks` (track id -> mono 16-bit
     WAV at SR, copied into data/raw); return {track id: (summary [44], sequence)}."""
-    from genre.augment import COLUMNS
+    from genre.features.augment import COLUMNS
 
     root.mkdir(exist_ok=True)
     (root / "params.yaml").write_text(f"data:\n  duration_s: {duration_s}\n  sample_rate: {SR}\n")
@@ -259,7 +262,7 @@ def assert_predict_features_equal_featurize(root: Path, tracks: dict[str, Path],
     staged = featurize_stage(root, tracks, duration_s=duration_s)
     data = DataParams(duration_s=duration_s, sample_rate=SR)
     for track_id, path in tracks.items():
-        summary, sequence = file_features(path, data=data, featurize=FeaturizeParams())
+        summary, sequence = file_features(path, settings=FeatureSettings(data.sample_rate, data.duration_s, FeaturizeParams()))
         assert summary.shape == (1, 44)  # one window: <= 1.5 training clips
         np.testing.assert_array_equal(summary[0], staged[track_id][0], err_msg=track_id)
         np.testing.assert_array_equal(sequence[0], staged[track_id][1], err_msg=track_id)
@@ -374,9 +377,10 @@ def test_model_choice_and_weighted_ensemble(capsys, project, tmp_path):
     assert [p for _, p in got["ensemble"]] == pytest.approx(want[order], abs=1e-5)
 
 
-def test_each_model_scores_all_windows_of_a_file_in_one_call(project):
+def test_each_model_scores_all_windows_of_a_file_in_one_call(project, tmp_path):
     """Speed: one call per model per file, whatever the number of windows."""
-    models = load_model_set(project / "models", choice="ensemble").models
+    model_set = load_model_set(project / "models", choice="ensemble")
+    models = model_set.models
     assert set(models) == {"mlp", "lstm", "bilstm"}  # zero weight: rnn not even loaded
     calls = []
 
@@ -388,11 +392,11 @@ def test_each_model_scores_all_windows_of_a_file_in_one_call(project):
         return replace(model, forward=forward)
 
     counting = {arch: counting(model) for arch, model in models.items()}
-    summary, sequence = np.zeros((7, 44), np.float32), np.zeros((7, STEPS, 44), np.float32)
-    probabilities = score(counting, summary=summary, sequence=sequence)
+    song = write(tmp_path / "song.wav", noise(7 * DURATION_S), sr=SR)
+    result = predict_file(song, model_set=replace(model_set, models=counting))
     assert sorted(calls, key=len) == [(7, 44), (7, STEPS, 44), (7, STEPS, 44)]
-    assert probabilities.shape == (7, len(GENRES))  # per window
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    assert result.window_probabilities.shape == (7, len(GENRES))  # per window
+    np.testing.assert_allclose(result.window_probabilities.sum(axis=1), 1.0, rtol=1e-6)
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -542,11 +546,11 @@ def test_predict_uses_the_models_settings_not_the_workspace_params(
     assert code == 0, err
     seen = []
 
-    def recording(file, *, data, featurize):
-        seen.append((data.sample_rate, data.duration_s, featurize))
-        return file_features(file, data=data, featurize=featurize)
+    def recording(file, *, settings):
+        seen.append((settings.sample_rate, settings.duration_s, settings.featurize))
+        return file_features(file, settings=settings)
 
-    monkeypatch.setattr("genre.predict.file_features", recording)
+    monkeypatch.setattr("genre.app.predict.file_features", recording)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     described_copy(project, workspace)
@@ -649,7 +653,7 @@ def test_refuses_models_that_disagree_with_each_other(
         f"{modelset.REBUILD}"
     )
     with pytest.raises(GenreError, match=f"{arch}.json disagrees with .*mlp.json on {section}"):
-        descriptions = {a: modelset.read(models / f"{a}.json", model=a) for a in ARCHITECTURES}
+        descriptions = {a: modelset.read(models / f"{a}.json", model=a) for a in registry.names()}
         modelset.describe_ensemble(descriptions, weights=WEIGHTS, models_dir=models)
 
 

@@ -17,10 +17,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from genre import dataset
 from genre.errors import GenreError
 from genre.files import md5sum
-from genre.sources import remote
+from genre.sources import dataset, remote
 
 SR = 22050
 GENRES3 = ("blues", "jazz", "rock")

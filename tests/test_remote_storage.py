@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import tiny_project  # tests/ is on sys.path under pytest
 
-from genre import ARCHITECTURES, GENRES
+from genre import GENRES
+from genre.models import registry
 
 BUCKET = "genre-remote"
 # 10 genres x 4 clips of 3 s, originals only: 10 test tracks, 30 training tracks of which a
@@ -98,7 +99,7 @@ def test_second_clone_pulls_outputs_and_predicts_without_recomputing(repo, s3_en
     run(tmp_path, "git", "clone", "-q", str(repo), str(clone))
     assert not (clone / "models" / "lstm.keras").exists()  # outputs are not in git
     run(clone, "dvc", "pull")
-    for arch in ARCHITECTURES:
+    for arch in registry.names():
         model = f"models/{arch}.keras"
         assert (clone / model).read_bytes() == (repo / model).read_bytes(), model
     status = run(clone, "dvc", "status")
@@ -109,7 +110,7 @@ def test_second_clone_pulls_outputs_and_predicts_without_recomputing(repo, s3_en
         clone,
         sys.executable,
         "-m",
-        "genre.cli",
+        "genre.app.cli",
         "predict",
         str(song),
         PYTHONPATH=str(clone / "src"),

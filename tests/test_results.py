@@ -1,11 +1,11 @@
-"""`python -m genre.results`: the README's results table from metrics/report.json."""
+"""`python -m genre.app.results`: the README's results table from metrics/report.json."""
 
 import json
 
 import pytest
 
+from genre.app.results import main, markdown
 from genre.errors import GenreError
-from genre.results import main, markdown
 
 SCORES = {
     "accuracy": 0.96,

@@ -24,12 +24,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genre import GENRES, cli, modelset
-from genre.extraction import song_features
+from genre import GENRES
+from genre.app import cli
+from genre.app.predict import file_error, load_model_set, predict_file
+from genre.app.serve import Service, model_set_markdown, scores_line
+from genre.features.extraction import song_features
+from genre.features.layout import FeatureSettings
 from genre.files import write_json
+from genre.models import modelset
 from genre.params import DataParams, FeaturizeParams, ModelParams
-from genre.predict import file_error, load_model_set, predict_file
-from genre.serve import Service, describe, scores_line
 
 SR = 22050
 DURATION_S = 5.0  # the tiny set's clip (and window) length
@@ -119,14 +122,13 @@ def train_model_set(
     descriptions as the train and ensemble stages do (equal ensemble weights)."""
     import keras
 
-    from genre.models import build, save
+    from genre.models.networks import build, save
 
     featurize = FeaturizeParams()
     summaries, sequences = [], []
     for samples, _ in clips:
-        summary, sequence = song_features(
-            samples, sample_rate=data.sample_rate, duration_s=data.duration_s, params=featurize
-        )
+        settings = FeatureSettings(data.sample_rate, data.duration_s, featurize)
+        summary, sequence = song_features(samples, settings=settings)
         summaries.append(summary[0])
         sequences.append(sequence[0])
     xs = {"summary": np.stack(summaries), "sequence": np.stack(sequences)}
@@ -223,7 +225,7 @@ def test_trained_answers_and_the_timeline_of_a_long_song(service, tmp_path):
 
 
 def test_model_sets_are_loaded_once_per_choice(tiny_models, tmp_path, monkeypatch):
-    import genre.predict
+    import genre.app.predict
 
     loads = []
 
@@ -231,7 +233,7 @@ def test_model_sets_are_loaded_once_per_choice(tiny_models, tmp_path, monkeypatc
         loads.append(choice)
         return load_model_set(models_dir, choice=choice)
 
-    monkeypatch.setattr(genre.predict, "load_model_set", counting)
+    monkeypatch.setattr(genre.app.predict, "load_model_set", counting)
     service = Service(models_dir=tiny_models)
     song = write(tmp_path / "song.wav", noise(6))
     for choice in ("ensemble", "mlp", "ensemble", "mlp", "ensemble"):
@@ -326,7 +328,7 @@ def test_about_real_data_has_no_warning(tmp_path):
     class Set:
         description = {"data": {"source": "gtzan", "index_md5": "0123456789ab"}, "weights": {}}
 
-    about = describe(Set(), choice="lstm", models_dir=tmp_path, report=tmp_path / "r.json")
+    about = model_set_markdown(Set(), choice="lstm", models_dir=tmp_path, report=tmp_path / "r.json")
     assert about.startswith("**Answering: lstm**, trained on `gtzan` data (index md5 `01234567`)")
     assert "synthetic" not in about
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genre import spectral
 from genre.audio import fit_length
+from genre.features import spectral
 
 SR = 22050
 

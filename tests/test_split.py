@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from genre import GENRES
-from genre.augment import build_manifest
 from genre.errors import GenreError
+from genre.features.augment import build_manifest
 from genre.params import AugmentParams, SplitParams
 from genre.split import assign, filtered_lists, summarize
 from genre.stages import split as stage

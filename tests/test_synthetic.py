@@ -43,8 +43,9 @@ def test_clip_depends_only_on_seed_genre_and_index():
 
 
 def test_write_synthetic_writes_16_bit_mono_wavs_in_genre_index_order(tmp_path):
-    paths = write_synthetic(tmp_path / "a", clips_per_genre=2, duration_s=1.5, sample_rate=SR,
-                            seed=1, n_jobs=2)  # fmt: skip
+    paths = write_synthetic(
+        tmp_path / "a", clips_per_genre=2, duration_s=1.5, sample_rate=SR, seed=1, n_jobs=2
+    )
     expected = [tmp_path / "a" / g / f"{g}.{i:05d}.wav" for g in GENRES for i in range(2)]
     assert paths == expected
     for path in paths:
@@ -76,9 +77,12 @@ def test_compiled_master_filters_give_scipys_values_bit_for_bit(sr):
         expected = expected + gains[0] * synthetic._band(expected, 2000, sr, sr, order=1)
         expected = expected + gains[1] * synthetic._band(expected, 0, 250, sr, order=1)
         expected = expected + gains[2] * synthetic._band(expected, centre / 1.5, centre * 1.5, sr)
-        sos = (synthetic._design(lo, sr, sr), synthetic._design(2000, sr, sr, order=1),
-               synthetic._design(0, 250, sr, order=1),
-               synthetic._design(centre / 1.5, centre * 1.5, sr))  # fmt: skip
+        sos = (
+            synthetic._design(lo, sr, sr),
+            synthetic._design(2000, sr, sr, order=1),
+            synthetic._design(0, 250, sr, order=1),
+            synthetic._design(centre / 1.5, centre * 1.5, sr),
+        )
         got, noise = x.copy(), white.copy()
         synthetic._recording(got, noise, sos, tuple(gains), pole)
         assert got.tobytes() == expected.tobytes()
@@ -145,18 +149,24 @@ def test_disco_four_on_the_floor_gives_its_tempo_to_a_beat_tracker():
 
 def _statistics(y: np.ndarray) -> list[float]:
     """RMS, ZCR, spectral centroid and roll-off means, then 13 MFCC means."""
-    return [librosa.feature.rms(y=y).mean(), librosa.feature.zero_crossing_rate(y).mean(),
-            librosa.feature.spectral_centroid(y=y, sr=SR).mean(),
-            librosa.feature.spectral_rolloff(y=y, sr=SR).mean(),
-            *librosa.feature.mfcc(y=y, sr=SR, n_mfcc=13).mean(axis=1)]  # fmt: skip
+    return [
+        librosa.feature.rms(y=y).mean(),
+        librosa.feature.zero_crossing_rate(y).mean(),
+        librosa.feature.spectral_centroid(y=y, sr=SR).mean(),
+        librosa.feature.spectral_rolloff(y=y, sr=SR).mean(),
+        *librosa.feature.mfcc(y=y, sr=SR, n_mfcc=13).mean(axis=1),
+    ]
 
 
 def test_no_single_statistic_separates_the_genres_but_all_together_do():
     x = np.array([_statistics(clip(g, i, seconds=10, seed=0)) for g in GENRES for i in range(20)])
     y = np.repeat(np.arange(len(GENRES)), 20)
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
-    simple = [DecisionTreeClassifier(max_depth=3, random_state=0), KNeighborsClassifier(15),
-              LinearDiscriminantAnalysis()]  # fmt: skip
+    simple = [
+        DecisionTreeClassifier(max_depth=3, random_state=0),
+        KNeighborsClassifier(15),
+        LinearDiscriminantAnalysis(),
+    ]
     for j, name in enumerate(("rms", "zcr", "centroid", "rolloff")):
         best = max(cross_val_score(c, x[:, [j]], y, cv=folds).mean() for c in simple)
         assert best < 0.40, f"{name} alone classifies {best:.0%} of clips"

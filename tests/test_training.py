@@ -11,9 +11,9 @@ import yaml
 
 from genre import GENRES
 from genre.errors import GenreError
-from genre.inputs import Inputs, labels, load_inputs
+from genre.models.inputs import Inputs, labels, load_inputs
+from genre.models.training import class_weights, train, validation_mask
 from genre.params import ModelParams, TrainParams
-from genre.training import class_weights, train, validation_mask
 
 TINY_MODEL = ModelParams(units=8, layers=1, dropout=0.1)
 TINY_TRAIN = TrainParams(epochs=3, batch_size=16, patience=2, val_size=0.25, seed=7)
@@ -104,7 +104,7 @@ def test_class_weights_only_when_unbalanced():
 
 
 def test_inputs_are_aligned_with_the_split(project):
-    mlp, lstm = load_inputs("mlp"), load_inputs("lstm")
+    mlp, lstm = load_inputs(sequences=False), load_inputs(sequences=True)
     assert mlp.x.shape == (180, 44) and lstm.x.shape == (180, 5, 44)
     assert list(mlp.rows["clip_id"]) == list(lstm.rows["clip_id"])
     np.testing.assert_allclose(mlp.x, lstm.x.mean(axis=1), rtol=1e-5)
@@ -113,10 +113,10 @@ def test_inputs_are_aligned_with_the_split(project):
 def test_missing_inputs_name_the_stage_to_run(project):
     (project / "data/features/sequences.npy").unlink()
     with pytest.raises(GenreError, match=r"sequences.npy is missing: run `dvc repro featurize`"):
-        load_inputs("rnn")
+        load_inputs(sequences=True)
     (project / "data/split/split.csv").unlink()
     with pytest.raises(GenreError, match=r"split.csv is missing: run `dvc repro split`"):
-        load_inputs("mlp")
+        load_inputs(sequences=False)
 
 
 def test_a_data_set_of_other_genres_is_labelled_and_predicted_over_its_own_genres():
@@ -129,9 +129,15 @@ def test_a_data_set_of_other_genres_is_labelled_and_predicted_over_its_own_genre
     result = train("mlp", inputs, model_params=TINY_MODEL, train_params=TINY_TRAIN)
     frame = result.predictions
     assert list(frame.columns) == [
-        "clip_id", "track_id", "genre", "transform", "predicted",
-        "prob_chiptune", "prob_drone", "prob_polka",
-    ]  # fmt: skip
+        "clip_id",
+        "track_id",
+        "genre",
+        "transform",
+        "predicted",
+        "prob_chiptune",
+        "prob_drone",
+        "prob_polka",
+    ]
     probs = frame[["prob_chiptune", "prob_drone", "prob_polka"]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     assert frame["predicted"].tolist() == [inputs.genres[i] for i in probs.argmax(axis=1)]
@@ -142,15 +148,15 @@ def test_stale_inputs_are_refused(project):
     split = pd.read_csv(project / "data/split/split.csv")
     np.save(project / "data/features/sequences.npy", np.zeros((10, 5, 44), "float32"))
     with pytest.raises(GenreError, match=r"180 rows but .* shape \(10, 5, 44\).*stale"):
-        load_inputs("bilstm")
+        load_inputs(sequences=True)
     split.iloc[::-1].to_csv(project / "data/split/split.csv", index=False)
     with pytest.raises(GenreError, match="does not list the clips.*in order.*repro split"):
-        load_inputs("mlp")
+        load_inputs(sequences=False)
     split.assign(genre=split["genre"].str.upper()).to_csv(
         project / "data/split/split.csv", index=False
     )
     with pytest.raises(GenreError, match=r"genres that are not genre names \['BLUES'"):
-        load_inputs("mlp")
+        load_inputs(sequences=False)
 
 
 @pytest.mark.parametrize("arch", ["mlp", "bilstm"])
@@ -186,7 +192,7 @@ def test_mlp_learns_the_fabricated_genres():
 
 
 def test_train_stage_writes_model_predictions_and_only_dvclive_files(project):
-    from genre.models import load
+    from genre.models.networks import load
     from genre.stages.train import main
 
     live_dir = project / "metrics/train/rnn"
@@ -210,8 +216,13 @@ def test_train_stage_writes_model_predictions_and_only_dvclive_files(project):
 
     predictions = pd.read_parquet(project / "data/predictions/rnn.parquet")
     assert list(predictions.columns) == [
-        "clip_id", "track_id", "genre", "transform", "predicted", *(f"prob_{g}" for g in GENRES)
-    ]  # fmt: skip
+        "clip_id",
+        "track_id",
+        "genre",
+        "transform",
+        "predicted",
+        *(f"prob_{g}" for g in GENRES),
+    ]
     assert len(predictions) == 60  # 10 genres x 2 test tracks x 3 clips
     model = load(project / "models/rnn.keras")
     split = pd.read_csv(project / "data/split/split.csv")
@@ -243,7 +254,7 @@ def test_excluded_clips_are_neither_trained_on_nor_scored(project):
     excluded = split["track_id"].isin(split["track_id"].unique()[::7])
     split.loc[excluded, "subset"] = "excluded"
     split.to_csv(project / "data/split/split.csv", index=False)
-    inputs = load_inputs("mlp")
+    inputs = load_inputs(sequences=False)
     result = train("mlp", inputs, model_params=TINY_MODEL, train_params=TINY_TRAIN)
     assert (
         result.predictions["clip_id"].tolist() == split["clip_id"][split.subset == "test"].tolist()
@@ -251,4 +262,4 @@ def test_excluded_clips_are_neither_trained_on_nor_scored(project):
     split.loc[0, "subset"] = "holdout"
     split.to_csv(project / "data/split/split.csv", index=False)
     with pytest.raises(GenreError, match="needs train and test rows"):
-        load_inputs("mlp")
+        load_inputs(sequences=False)

@@ -1,125 +1,25 @@
-"""Reading, combining (soft voting) and scoring test-set predictions.
+"""Scoring test-set predictions (genre.models.predictions tables).
 
-A predictions table has one row per test clip: clip_id, track_id, genre (the truth),
-transform, predicted, and prob_<genre> for each genre of the data (its genre list, sorted: the
-models' output order). The table's own prob_<genre> columns say which genres it is over; the
-tables compared or combined must share them.
-
-Scores: accuracy, and recall and F1 averaged over the genres present in the test set, on all
-test clips and on their original clips alone, each with a 95% bootstrap interval that resamples
-test TRACKS (all clips of a song move together), since clips of one song are not independent.
+Accuracy, and recall and F1 averaged over the genres present in the test set, on all test clips
+and on their original clips alone, each with a 95% bootstrap interval that resamples test
+TRACKS: the clips of one song are not independent, so they move together.
 """
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-from genre import GENRE_NAME, genre_list
-from genre.errors import GenreError
+from genre import genre_list
+from genre.models.predictions import check_same_clips, genres_of
 
-BASE_COLUMNS = ["clip_id", "track_id", "genre", "transform", "predicted"]
-PROB_PREFIX = "prob_"
 DIGITS = 6  # metrics are rounded for reading; identical runs still give identical files
 CI_LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 1000  # resamples of the test tracks for every interval
 BOOTSTRAP_SEED = 42  # fixed: the same predictions always give the same intervals
 HEADLINE = ("accuracy", "macro_recall", "macro_f1")  # per model and scope, in the metrics
 REPORT_KEYS = ("test_tracks_per_genre", "absent_genres")  # report keys that are not models
-
-
-def prob_columns(genres) -> list[str]:
-    """The probability columns of a table over `genres`: prob_<genre>, in order."""
-    return [f"{PROB_PREFIX}{g}" for g in genres]
-
-
-def genres_of(frame: pd.DataFrame) -> tuple[str, ...]:
-    """The genres a predictions table is over, from its prob_<genre> columns, in order."""
-    return tuple(c.removeprefix(PROB_PREFIX) for c in frame.columns if c.startswith(PROB_PREFIX))
-
-
-def columns(genres) -> list[str]:
-    """Every column of a predictions table over `genres`, in order."""
-    return [*BASE_COLUMNS, *prob_columns(genres)]
-
-
-def read_predictions(path: str | Path, *, made_by: str) -> pd.DataFrame:
-    """One model's predictions file, checked for its columns and genres: prob_<genre> columns
-    for a sorted list of 2 or more genres, and no clip of (or predicted as) another genre."""
-    path = Path(path)
-    if not path.is_file():
-        raise GenreError(f"{path} is missing: run `dvc repro {made_by}` first")
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as err:  # pyarrow raises many types for a broken file
-        raise GenreError(
-            f"{path} is unreadable ({type(err).__name__}): run `dvc repro {made_by}`"
-        ) from None
-    missing = [c for c in BASE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise GenreError(
-            f"{path} lacks columns {missing[:3]}: it is stale, run `dvc repro {made_by}`"
-        )
-    genres = genres_of(frame)
-    if (
-        len(genres) < 2
-        or genres != genre_list(genres)
-        or not all(GENRE_NAME.fullmatch(g) for g in genres)
-    ):
-        raise GenreError(
-            f"{path} has no prob_<genre> columns for a sorted list of 2 or more genres (it has "
-            f"{list(genres)[:3]}): it is stale, run `dvc repro {made_by}`"
-        )
-    unknown = sorted((set(frame["genre"]) | set(frame["predicted"])) - set(genres))
-    if frame.empty or unknown:
-        raise GenreError(
-            f"{path} is empty or names genres it has no prob_<genre> column for "
-            f"({unknown[:3]}): it is stale, run `dvc repro {made_by}`"
-        )
-    return frame[columns(genres)]
-
-
-def check_same_clips(predictions: Mapping[str, pd.DataFrame]) -> None:
-    """All tables must list the same test clips in the same order, and be over the same genres
-    (prob_<genre> columns), else some are stale."""
-    (first, reference), *others = predictions.items()
-    for name, frame in others:
-        if genres_of(frame) != genres_of(reference):
-            raise GenreError(
-                f"the predictions of {name} and {first} are over different genres "
-                f"({', '.join(genres_of(frame))} vs {', '.join(genres_of(reference))}): some "
-                "are stale, run `dvc repro` to retrain on the current data"
-            )
-        if (
-            not frame["clip_id"]
-            .reset_index(drop=True)
-            .equals(reference["clip_id"].reset_index(drop=True))
-        ):
-            raise GenreError(
-                f"the predictions of {name} and {first} cover different test clips: some are "
-                "stale, run `dvc repro` to retrain on the current split"
-            )
-
-
-def soft_vote(predictions: Mapping[str, pd.DataFrame], weights: Mapping[str, float]):
-    """Weighted mean of the models' class probabilities (models weighted 0 are left out)."""
-    check_same_clips(predictions)
-    used = [name for name in predictions if weights.get(name, 0) > 0]
-    if not used:
-        raise GenreError("ensemble.weights: at least one model needs a weight above 0")
-    reference = next(iter(predictions.values()))
-    genres = genres_of(reference)
-    probs = np.average(
-        np.stack([predictions[n][prob_columns(genres)].to_numpy("float64") for n in used]),
-        axis=0,
-        weights=[weights[n] for n in used],
-    )
-    frame = reference[BASE_COLUMNS[:4]].reset_index(drop=True)
-    frame["predicted"] = [genres[i] for i in probs.argmax(axis=1)]
-    frame[prob_columns(genres)] = probs
-    return frame
 
 
 def present_genres(actual) -> list[str]:

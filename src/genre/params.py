@@ -11,7 +11,7 @@ from typing import Any
 from ruamel.yaml import YAML, MappingNode, YAMLError
 from ruamel.yaml.constructor import DuplicateKeyError
 
-from genre import ARCHITECTURES, GENRE_NAME, GENRE_NAME_RULE, GENRES
+from genre import GENRE_NAME, GENRE_NAME_RULE, GENRES
 from genre.errors import GenreError
 
 PARAMS_PATH = Path("params.yaml")
@@ -210,19 +210,28 @@ class BaselineParams(Section):
 @dataclass(frozen=True)
 class EnsembleParams(Section):
     name = "ensemble"
-    weights: dict[str, float] | None = None  # None: every model weighs 1
+    weights: dict[str, float] | None = None  # soft-voting weight per model; unlisted: 1
 
     def validate(self):
-        weights = self.weights if self.weights is not None else dict.fromkeys(ARCHITECTURES, 1.0)
+        weights = self.weights if self.weights is not None else {}
         if not isinstance(weights, dict):
             _fail("ensemble.weights", f"must map model names to weights, got {weights!r}")
-        for model, weight in weights.items():
-            _check_choice("ensemble.weights key", model, choices=ARCHITECTURES)
-            _check_number(f"ensemble.weights.{model}", weight, kind=float, low=0.0)
-        if sum(weights.values()) <= 0:
+        checked = {
+            str(model): _check_number(f"ensemble.weights.{model}", weight, kind=float, low=0.0)
+            for model, weight in weights.items()
+        }
+        object.__setattr__(self, "weights", checked)
+
+    def weights_for(self, models: tuple[str, ...]) -> dict[str, float]:
+        """The weight of each of `models` (1 where params.yaml lists none); GenreError for a
+        listed model that is not among them, or when every weight is 0."""
+        unknown = [m for m in self.weights if m not in models]
+        if unknown:
+            _fail("ensemble.weights", f"names {unknown[0]!r}, not a model: one of {', '.join(models)}")
+        full = {m: self.weights.get(m, 1.0) for m in models}
+        if sum(full.values()) <= 0:
             _fail("ensemble.weights", "must have at least one weight above 0")
-        full = {a: float(weights.get(a, 0.0)) for a in ARCHITECTURES}
-        object.__setattr__(self, "weights", full)
+        return full
 
 
 SECTIONS = {

@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from genre.errors import GenreError
 from genre.params import SplitParams
-from genre.paths import ID_COLUMNS
+from genre.paths import ID_COLUMNS, SUMMARY
 
 SUBSETS = ("train", "test")
 EXCLUDED = "excluded"
@@ -148,15 +148,13 @@ def _stratified_test(
 
 def _check_clips(clips: pd.DataFrame) -> None:
     if clips.empty:
-        raise GenreError("data/features/summary.parquet holds no clips: run `dvc repro featurize`")
+        raise GenreError(f"{SUMMARY} holds no clips: run `dvc repro featurize`")
     if clips["clip_id"].duplicated().any():
         dup = clips["clip_id"][clips["clip_id"].duplicated()].iloc[0]
-        raise GenreError(
-            f"data/features/summary.parquet lists clip {dup} twice: run `dvc repro featurize`"
-        )
+        raise GenreError(f"{SUMMARY} lists clip {dup} twice: run `dvc repro featurize`")
     genres = clips.groupby("track_id")["genre"].nunique()
     if (genres > 1).any():
         raise GenreError(
-            f"data/features/summary.parquet gives track {genres.idxmax()} two "
+            f"{SUMMARY} gives track {genres.idxmax()} two "
             "genres: run `dvc repro download augment featurize`"
         )

@@ -53,8 +53,13 @@ def _design(lo: float, hi: float, sr: int, order: int = 2) -> np.ndarray:
     """The second-order sections of _band's Butterworth filter."""
     hi = min(hi, 0.45 * sr)
     lo = min(lo, 0.9 * hi)
-    kind, edges = ("lowpass", hi) if lo <= 0 else ("highpass", lo) if hi >= 0.45 * sr else (
-        "bandpass", (lo, hi))  # fmt: skip
+    kind, edges = (
+        ("lowpass", hi)
+        if lo <= 0
+        else ("highpass", lo)
+        if hi >= 0.45 * sr
+        else ("bandpass", (lo, hi))
+    )
     return _butter(order, edges, kind, sr)
 
 
@@ -175,10 +180,15 @@ def _kit(name: str, sr: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     kick[:64] += noise[:64] * np.linspace(0.5, 0, 64)  # beater click
     tone = 0.5 * np.sin(2 * np.pi * s_tone * r() * t) * np.exp(-t / 0.04)
     ring = 1 + np.sin(2 * np.pi * 5200 * r() * t)
-    return {"kick": kick, "snare": hit(_band(noise, s_lo * r(), s_hi, sr) + tone, s_dec * r()),
-            "hat": hit(metal, h_dec * r()), "open": hit(metal, 0.25),
-            "crash": hit(1.3 * metal, 0.3), "rim": hit(np.sin(2 * np.pi * 1700 * t), 0.015),
-            "ride": hit(cym * 0.7 * _band(noise, 3000, 8000, sr) * ring, 0.3)}  # fmt: skip
+    return {
+        "kick": kick,
+        "snare": hit(_band(noise, s_lo * r(), s_hi, sr) + tone, s_dec * r()),
+        "hat": hit(metal, h_dec * r()),
+        "open": hit(metal, 0.25),
+        "crash": hit(1.3 * metal, 0.3),
+        "rim": hit(np.sin(2 * np.pi * 1700 * t), 0.015),
+        "ride": hit(cym * 0.7 * _band(noise, 3000, 8000, sr) * ring, 0.3),
+    }
 
 
 def _add(bus: np.ndarray, x: np.ndarray, gain: float, sec: float, sr: int) -> None:
@@ -280,8 +290,10 @@ def _melody(s: _Song, inst: str) -> np.ndarray:
     for b in range(0, s.bars, 2):
         if rng.random() < 0.3:
             continue  # a rest between phrases
-        hits = "".join("x" + "." * (grid - 1) if rng.random() < density else "." * grid
-                       for _ in range(32 // grid))  # fmt: skip
+        hits = "".join(
+            "x" + "." * (grid - 1) if rng.random() < density else "." * grid
+            for _ in range(32 // grid)
+        )
         for step, gap in s.onsets(hits):
             idx = min(max(idx + int(rng.choice((-2, -1, -1, 0, 1, 1, 2))), 0), len(pitches) - 1)
             dur = gap * s.spb / 4 * 0.9
@@ -355,8 +367,9 @@ def _limit(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def synthesize(genre: str, index: int, *, duration_s: float, sample_rate: int,
-               seed: int) -> np.ndarray:  # fmt: skip
+def synthesize(
+    genre: str, index: int, *, duration_s: float, sample_rate: int, seed: int
+) -> np.ndarray:
     """One clip of `genre`: float32 mono in [-1, 1], determined by (seed, genre, index) alone."""
     if genre not in STYLES:
         raise GenreError(f"unknown genre {genre!r}; known: {', '.join(GENRES)}")
@@ -367,8 +380,17 @@ def synthesize(genre: str, index: int, *, duration_s: float, sample_rate: int,
     offset = int(rng.uniform(0, 4 * spb) * sr)  # the excerpt starts anywhere in a bar
     chords = str(rng.choice(style.chords)).split()
     prog = [(int(r), CHORDS[q]) for r, q in (c.split(":") for c in chords)]
-    song = _Song(style, rng, sr, offset + n + sr, int((offset / sr + duration_s) / (4 * spb)) + 2,
-                 int(rng.integers(12)), spb, rng.uniform(*style.swing), prog)  # fmt: skip
+    song = _Song(
+        style,
+        rng,
+        sr,
+        offset + n + sr,
+        int((offset / sr + duration_s) / (4 * spb)) + 2,
+        int(rng.integers(12)),
+        spb,
+        rng.uniform(*style.swing),
+        prog,
+    )
     db = lambda part: style.mix[part] + rng.uniform(-2.5, 2.5)  # noqa: E731
     comp = rng.choice(style.comp, size=1 + (rng.random() < 0.4))
     parts = [(_chords(song, str(inst)), str(inst), db(0) - 4 * j) for j, inst in enumerate(comp)]
@@ -390,15 +412,24 @@ def synthesize(genre: str, index: int, *, duration_s: float, sample_rate: int,
     return _limit(_master(mix, style, sr, rng)[offset : offset + n]).astype(np.float32)
 
 
-def _write_one(job: tuple[str, int], *, out_dir: Path, duration_s: float, sample_rate: int,
-               seed: int) -> None:  # fmt: skip
+def _write_one(
+    job: tuple[str, int], *, out_dir: Path, duration_s: float, sample_rate: int, seed: int
+) -> None:
     genre, index = job
     clip = synthesize(genre, index, duration_s=duration_s, sample_rate=sample_rate, seed=seed)
     write_wav(out_dir / genre / f"{genre}.{index:05d}.wav", clip, sample_rate=sample_rate)
 
 
-def write_synthetic(out_dir: Path, *, clips_per_genre: int, duration_s: float, sample_rate: int,
-                    seed: int, n_jobs: int = 0, genres=GENRES) -> list[Path]:  # fmt: skip
+def write_synthetic(
+    out_dir: Path,
+    *,
+    clips_per_genre: int,
+    duration_s: float,
+    sample_rate: int,
+    seed: int,
+    n_jobs: int = 0,
+    genres=GENRES,
+) -> list[Path]:
     """Write out_dir/<genre>/<genre>.<NNNNN>.wav for every genre of `genres` (GTZAN's, or some
     of them: data.genres) with n_jobs processes (0 = all cores); return the paths in
     genre/index order. The same arguments give the same bytes, and a genre's clips do not
@@ -414,8 +445,13 @@ def write_synthetic(out_dir: Path, *, clips_per_genre: int, duration_s: float, s
     jobs = [(g, i) for g in genres for i in range(clips_per_genre)]
     for g in genres:
         (out_dir / g).mkdir(parents=True, exist_ok=True)
-    write = functools.partial(_write_one, out_dir=out_dir, duration_s=float(duration_s),
-                              sample_rate=sample_rate, seed=seed)  # fmt: skip
+    write = functools.partial(
+        _write_one,
+        out_dir=out_dir,
+        duration_s=float(duration_s),
+        sample_rate=sample_rate,
+        seed=seed,
+    )
     workers = min(n_jobs or os.cpu_count() or 1, len(jobs))
     with tqdm(total=len(jobs), desc="synthesizing", unit="clip", disable=None) as bar:
         if workers == 1:

@@ -1,11 +1,11 @@
 """Stage `augment`: plan the augmented clips of every track (data/augmented/manifest.csv).
 
-Reads params `augment` and data/raw/index.csv; writes no audio (see genre.augment.apply).
+Reads params `augment` and data/raw/index.csv; writes no audio (see genre.features.augment.apply).
 """
 
 from genre import params
-from genre.augment import build_manifest
 from genre.errors import run_cli
+from genre.features.augment import build_manifest
 from genre.files import read_csv, write_csv
 from genre.paths import INDEX, MANIFEST
 

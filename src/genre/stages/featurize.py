@@ -1,13 +1,8 @@
-"""Stage `featurize`: the 44 features of every manifest clip (data/features/, metrics/).
+"""Stage featurize: the features of every manifest clip (data/features/, metrics/featurize.json).
 
-Reads params `featurize`, `data.sample_rate` and `data.duration_s`, data/raw/index.csv,
-data/augmented/manifest.csv and the audio in data/raw/<path>; genre.extraction plans and runs
-the work (one job per track, on GENRE_N_JOBS local processes or a Dask cluster: not params, the
-output is bitwise identical whatever runs it). Writes, all or nothing:
-data/features/summary.parquet (clip_id, track_id, genre, transform, then the 44 features as
-float32, in manifest order), data/features/sequences.npy (float32 [clips, steps, 44], rows
-aligned with summary.parquet), data/features/skipped.csv (clip_id, track_id, reason: a track
-that cannot be read skips its clips) and metrics/featurize.json. No clip left: the stage fails.
+Writes, all or nothing, in manifest order: summary.parquet (ids, then one feature per column),
+sequences.npy (float32 [clips, steps, features]) and skipped.csv (clips that could not be made,
+and why). GENRE_N_JOBS and GENRE_DASK_SCHEDULER choose what runs the work, not what it gives.
 """
 
 import contextlib
@@ -16,17 +11,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from genre import augment, extraction, features, params, paths
+from genre import params, paths
 from genre.errors import GenreError, run_cli
+from genre.features import augment, extraction, handcrafted
+from genre.features.layout import FeatureSettings
 from genre.files import atomic_path, read_csv, write_csv, write_json
 
-METRICS = paths.METRICS_DIR / "featurize.json"
 SHOWN_SKIPS = 20  # skipped clips printed; all are listed in skipped.csv
 
 
-def featurize(index: pd.DataFrame, manifest: pd.DataFrame, *, settings: extraction.Settings,
-              n_jobs: int, raw_dir: Path = paths.RAW_DIR, out_dir: Path = paths.FEATURES_DIR,
-              metrics_path: Path = METRICS) -> dict:  # fmt: skip
+def featurize(
+    index: pd.DataFrame,
+    manifest: pd.DataFrame,
+    *,
+    settings: FeatureSettings,
+    n_jobs: int,
+    raw_dir: Path = paths.RAW_DIR,
+    out_dir: Path = paths.FEATURES_DIR,
+    metrics_path: Path = paths.FEATURIZE_METRICS,
+) -> dict:
     """Featurize every manifest clip, write the four outputs (all or none); return the metrics."""
     jobs = extraction.track_jobs(index, manifest, raw_dir=raw_dir)
     outputs = {
@@ -44,7 +47,7 @@ def featurize(index: pd.DataFrame, manifest: pd.DataFrame, *, settings: extracti
             raise GenreError(f"no clip could be featurized; the first failure: {reasons[0]}")
         kept = manifest.drop(index=manifest.index[list(reasons)])
         table = kept[paths.ID_COLUMNS].reset_index(drop=True).astype(str)
-        values = pd.DataFrame(summary, columns=list(features.FEATURE_NAMES))
+        values = pd.DataFrame(summary, columns=list(handcrafted.FEATURE_NAMES))
         pd.concat([table, values], axis=1).to_parquet(tmp["summary"], index=False)
         skipped = manifest.iloc[list(reasons)][["clip_id", "track_id"]]
         skipped = skipped.assign(reason=list(reasons.values()))
@@ -53,8 +56,8 @@ def featurize(index: pd.DataFrame, manifest: pd.DataFrame, *, settings: extracti
             "clips": len(kept),
             "skipped": len(reasons),
             "tracks": int(kept["track_id"].nunique()),
-            "steps": extraction.steps(settings),
-            "features": len(features.FEATURE_NAMES),
+            "steps": settings.steps,
+            "features": len(handcrafted.FEATURE_NAMES),
         }
         write_json(metrics, tmp["metrics"])
     for row in skipped.head(SHOWN_SKIPS).itertuples():
@@ -67,7 +70,7 @@ def featurize(index: pd.DataFrame, manifest: pd.DataFrame, *, settings: extracti
 
 def main() -> None:
     data = params.load("data")
-    settings = extraction.Settings(data.sample_rate, data.duration_s, params.load("featurize"))
+    settings = FeatureSettings(data.sample_rate, data.duration_s, params.load("featurize"))
     index = read_csv(paths.INDEX, columns=["track_id", "genre", "path"], made_by="download")
     manifest = read_csv(paths.MANIFEST, columns=augment.COLUMNS, made_by="augment")
     metrics = featurize(index, manifest, settings=settings, n_jobs=extraction.worker_count())

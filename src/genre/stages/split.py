@@ -13,10 +13,8 @@ import pyarrow.parquet as pq
 from genre import params
 from genre.errors import GenreError, run_cli
 from genre.files import write_csv, write_json
-from genre.paths import ID_COLUMNS, METRICS_DIR, SPLIT, SUMMARY
+from genre.paths import ID_COLUMNS, SPLIT, SPLIT_METRICS, SUMMARY
 from genre.split import assign, headline, summarize
-
-METRICS = METRICS_DIR / "split.json"
 
 
 def read_clips(path: Path = SUMMARY) -> pd.DataFrame:
@@ -46,7 +44,7 @@ def main() -> None:
     split = assign(read_clips(), params=split_params)
     counts = summarize(split)
     write_csv(split, SPLIT)
-    write_json(headline(counts), METRICS)
+    write_json(headline(counts), SPLIT_METRICS)
     excluded = (
         f", {counts['excluded_clips']} clips of {counts['excluded_tracks']} tracks "
         "not in the filtered lists excluded (subset `excluded` in split.csv)"

@@ -1,27 +1,28 @@
-"""Stage train_<arch>: `python -m genre.stages.train <arch>` fits one model, saves it to
-models/<arch>.keras with its description models/<arch>.json (genre.modelset: what using it
-requires), writes its test predictions to data/predictions/<arch>.parquet and logs
-per-epoch curves and final scores with dvclive to metrics/train/<arch>/.
+"""Stage train_<arch>: `python -m genre.stages.train <arch>` fits one registered architecture.
+
+Writes models/<arch>.keras and its description models/<arch>.json (genre.models.modelset),
+data/predictions/<arch>.parquet and dvclive's curves and scores in metrics/train/<arch>/. All
+or nothing: on failure the previous outputs stay.
 """
 
 import os
-import shutil
 import sys
 
-from genre import ARCHITECTURES, modelset, params
+from genre import params
 from genre.errors import GenreError, run_cli
-from genre.files import atomic_path, write_json
+from genre.files import atomic_dir, atomic_path, write_json
+from genre.models import modelset, registry
 from genre.paths import MODELS_DIR, TRAIN_METRICS_DIR, predictions_path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def parse_arch(argv: list[str]) -> str:
-    if len(argv) != 1 or argv[0] not in ARCHITECTURES:
+    if len(argv) != 1 or argv[0] not in registry.names():
         got = " ".join(argv) or "nothing"
         raise GenreError(
             f"usage: python -m genre.stages.train ARCH, with ARCH one of "
-            f"{', '.join(ARCHITECTURES)} (got {got})"
+            f"{', '.join(registry.names())} (got {got})"
         )
     return argv[0]
 
@@ -31,16 +32,15 @@ def main(argv: list[str] | None = None) -> None:
     model_params, train_params = params.load("model"), params.load("train")
     data_params, featurize_params = params.load("data"), params.load("featurize")
 
-    from genre import models, training  # first: imports TensorFlow quietly
-    from genre.inputs import load_inputs
+    from genre.models import networks, training  # first: imports TensorFlow quietly
+    from genre.models.inputs import load_inputs
 
     from dvclive import Live  # isort: skip
     from dvclive.keras import DVCLiveCallback  # isort: skip
 
-    inputs = load_inputs(arch)
-    live_dir = TRAIN_METRICS_DIR / arch
-    shutil.rmtree(live_dir, ignore_errors=True)  # only what this run logs stays there
-    try:
+    inputs = load_inputs(sequences=registry.get(arch).sequences)
+    model_file = modelset.model_path(arch, MODELS_DIR)
+    with atomic_dir(TRAIN_METRICS_DIR / arch) as live_dir:  # only what this run logs
         with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
             result = training.train(
                 arch,
@@ -51,8 +51,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             for name, value in result.summary.items():
                 live.log_metric(name, value, plot=False)
-        model_file = modelset.model_path(arch, MODELS_DIR)
-        models.save(result.model, model_file)
+        networks.save(result.model, model_file)
         description = modelset.describe_model(
             arch,
             model_file=model_file,
@@ -64,9 +63,6 @@ def main(argv: list[str] | None = None) -> None:
         write_json(description, modelset.description_path(arch, MODELS_DIR))
         with atomic_path(predictions_path(arch)) as tmp:
             result.predictions.to_parquet(tmp, index=False)
-    except BaseException:
-        shutil.rmtree(live_dir, ignore_errors=True)
-        raise
     s = result.summary
     print(
         f"{arch}: best epoch {s['best/epoch']} of {s['epochs']}, "

@@ -21,12 +21,11 @@ from genre import GENRES, genre_list
 from genre.errors import GenreError
 from genre.files import atomic_dir, md5sum
 from genre.params import DataParams
-from genre.paths import RAW_DIR
+from genre.paths import INDEX, RAW_DIR, RAW_SKIPPED, SUSPICIOUS
 from genre.sources import checks, local, remote
 
 INDEX_COLUMNS = ["track_id", "genre", "path", "seconds", "sample_rate", "md5", "note"]
 SKIPPED_COLUMNS = ["path", "reason"]
-SUSPICIOUS_NAME = "suspicious.csv"  # clips kept but likely faulty (genre.sources.checks)
 SHOWN_SUSPICIOUS = 20
 ARCHIVES = {  # source -> mirrors, tried in order (gtzan's are also checked by content)
     "gtzan": remote.GTZAN_MIRRORS,
@@ -103,7 +102,7 @@ def index_clips(out_dir: Path, notes: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=INDEX_COLUMNS).sort_values(["genre", "track_id"])
 
 
-def describe(data: DataParams) -> str:
+def source_label(data: DataParams) -> str:
     if data.source == "local":
         return f"local folder {data.local_path}"
     if data.source in ARCHIVES:
@@ -116,7 +115,7 @@ def report(index: pd.DataFrame, imported: local.Imported, data: DataParams, raw_
     conversions, and every skipped file."""
     per_genre, skipped = index.genre.value_counts(), imported.skipped
     lines = [
-        f"{raw_dir}: {len(index)} clips from {describe(data)}; "
+        f"{raw_dir}: {len(index)} clips from {source_label(data)}; "
         + ", ".join(f"{g} {per_genre[g]}" for g in genre_list(index.genre))
     ]
     if imported.left_out:
@@ -132,7 +131,7 @@ def report(index: pd.DataFrame, imported: local.Imported, data: DataParams, raw_
             + ", ".join(f"{kind} ({n})" for kind, n in sorted(kinds.items()))
         )
     if skipped:
-        lines.append(f"skipped {len(skipped)} files (listed in {raw_dir / 'skipped.csv'}):")
+        lines.append(f"skipped {len(skipped)} files (listed in {raw_dir / RAW_SKIPPED.name}):")
         lines += [f"  {path}: {reason}" for path, reason in skipped]
     return "\n".join(lines)
 
@@ -141,7 +140,7 @@ def report_suspicious(suspicious: pd.DataFrame, raw_dir: Path) -> str:
     """The clips kept but worth a look (clipped, silent, odd length), for the terminal."""
     if suspicious.empty:
         return ""
-    lines = [f"suspicious {len(suspicious)} clips, kept (listed in {raw_dir / SUSPICIOUS_NAME}):"]
+    lines = [f"suspicious {len(suspicious)} clips, kept (listed in {raw_dir / SUSPICIOUS.name}):"]
     lines += [f"  {r.path}: {r.reason}" for r in suspicious.head(SHOWN_SUSPICIOUS).itertuples()]
     if len(suspicious) > SHOWN_SUSPICIOUS:
         lines.append(f"  ... and {len(suspicious) - SHOWN_SUSPICIOUS} more")
@@ -170,16 +169,16 @@ def download(
                 else ""
             )
             raise GenreError(
-                f"no readable clips from {describe(data)}: all "
+                f"no readable clips from {source_label(data)}: all "
                 f"{len(imported.skipped)} files were skipped{first}"
             )
         if check is not None:
             check(index, source=data.source)
         suspicious = checks.suspicious_clips(tmp, index)
-        index.to_csv(tmp / "index.csv", index=False)
+        index.to_csv(tmp / INDEX.name, index=False)
         pd.DataFrame(imported.skipped, columns=SKIPPED_COLUMNS).to_csv(
-            tmp / "skipped.csv", index=False
+            tmp / RAW_SKIPPED.name, index=False
         )
-        suspicious.to_csv(tmp / SUSPICIOUS_NAME, index=False)
+        suspicious.to_csv(tmp / SUSPICIOUS.name, index=False)
     text = report(index, imported, data, raw_dir) + report_suspicious(suspicious, raw_dir)
     return f"{text}\narchive used: {imported.origin}" if imported.origin else text

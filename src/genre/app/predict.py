@@ -1,27 +1,10 @@
-"""`genre predict SONG...`: the top 3 genres of your own audio files, from the trained models.
+"""`genre predict SONG...`: the likeliest genres of your own audio files, from the trained models.
 
-The models say what they need (genre.modelset: models/<arch>.json, models/ensemble.json): the
-genres in output order, sample rate, clip length and featurize settings they were trained with.
-Those are used, never the workspace's params.yaml, and a model set whose description cannot be
-satisfied or whose models disagree is refused (load_model_set).
-
-Any format libsndfile reads (WAV, FLAC, AU, OGG, MP3), any sample rate, mono or stereo: each
-file is decoded to mono at the models' sample rate (genre.audio.read) and described by the
-SAME code as the featurize stage (genre.features.clip_features, the chroma tuning estimated
-once per file as featurize does per track: a one-window file gets featurize's features bit
-for bit).
-A song longer than the training clips (duration_s) is cut into consecutive windows of
-that length, all scored in one batch, and their probabilities averaged. A final partial window
-counts if it holds at least half a window (it is zero-padded, as featurize pads a short clip),
-else it is dropped. A file shorter than MIN_SECONDS, silent, or holding NaN/inf or out-of-range
-samples is refused before feature extraction. Each file is on its own: a bad one (or any
-exception while scoring it) gets its own `error:` line (a {"file", "error"} entry with --json),
-the others are still answered, and the exit code is 1 if any failed.
-
---model ensemble (default) averages the four models' probabilities with the weights in
-models/ensemble.json; mlp, rnn, lstm or bilstm uses that model alone.
-
-For other code (the web page): `load_model_set()` once, then `predict_file(file, model_set=...)`.
+The models say what they need (genre.models.modelset): predict computes the features with the
+settings they were trained with, never the workspace's params.yaml, by the featurize stage's own
+code. A song longer than a training clip is scored window by window and the windows averaged.
+Each file is on its own: a bad one gets its own `error:` line and the others are still answered.
+Other code (the web page) calls `load_model_set()` once, then `predict_file()` per song.
 """
 
 import argparse
@@ -30,56 +13,52 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from genre import ARCHITECTURES, modelset
 from genre.errors import GenreError, describe_os_error, native_stderr_hidden, printable
-from genre.extraction import song_features
+from genre.features.layout import FeatureSettings
+from genre.models import registry
 from genre.paths import MODELS_DIR
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MIN_SECONDS = 3.0  # shorter audio holds too little music to tell a genre
 SILENCE_PEAK = 1e-4  # -80 dBFS: quieter than any recording's noise floor
 TOP = 3
-CHOICES = ("ensemble", *ARCHITECTURES)
 
 
 @dataclass(frozen=True)
 class Loaded:
-    """A trained model ready to score: features batch -> probabilities [n, n_genres]."""
+    """A trained model ready to score: inputs batch -> probabilities [n, genres]."""
 
-    forward: Callable[[np.ndarray], object]
-    sequence: bool  # takes [n, steps, 44] sequences (else [n, 44] summaries)
-    weight: float  # its share of the ensemble vote
+    forward: Callable
+    sequences: bool  # takes [n, steps, dims] sequences (else [n, dims] summaries)
 
 
 @dataclass(frozen=True)
 class ModelSet:
-    """The models --model `choice` uses, loaded once (zero-weight ones left out), and the
-    description they carry: `description` is models/ensemble.json (or models/<arch>.json) as a
-    dict: genres, sample_rate, duration_s, featurize, features, data (source, local_path,
-    fingerprints), input shapes (and weights); `settings` is its parsed, checked part."""
+    """The models a --model choice uses (zero-weight ones left out), loaded once, and what
+    their description says: the genres in output order and how to compute their inputs.
+    `description` is models/ensemble.json (or models/<arch>.json) as a dict."""
 
     choice: str
     description: dict
-    settings: modelset.Settings
+    genres: tuple[str, ...]
+    features: FeatureSettings
     models: dict[str, Loaded]
-
-    @property
-    def genres(self) -> tuple[str, ...]:
-        """The genres in the models' output order."""
-        return self.settings.genres
+    weights: dict[str, float]
 
 
 @dataclass(frozen=True)
 class Prediction:
     file: str
-    window_probabilities: np.ndarray  # [windows, n_genres]: per window, averaged over models
+    window_probabilities: "np.ndarray"  # [windows, genres], voted over the models
     genres: tuple[str, ...]  # in output order
 
     @property
-    def probabilities(self) -> np.ndarray:
-        """[n_genres]: averaged over the windows (and models)."""
+    def probabilities(self) -> "np.ndarray":
+        """[genres]: averaged over the windows."""
         return self.window_probabilities.mean(axis=0)
 
     @property
@@ -88,6 +67,8 @@ class Prediction:
 
     def top(self, k: int = TOP) -> list[tuple[str, float]]:
         """The k likeliest genres, likeliest first."""
+        import numpy as np
+
         probabilities = self.probabilities
         order = np.argsort(-probabilities, kind="stable")[:k]
         return [(self.genres[i], float(probabilities[i])) for i in order]
@@ -97,8 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio files to classify")
     parser.add_argument(
         "--model",
-        choices=CHOICES,
-        default="ensemble",
+        choices=registry.choices(),
+        default=registry.ENSEMBLE,
         help="which trained model to use (default: ensemble, weighted by models/ensemble.json)",
     )
     parser.add_argument(
@@ -146,43 +127,52 @@ def file_error(file: str | Path, err: Exception) -> str:
     return f"{name}: could not be classified ({type(err).__name__}: {err})".replace("\n", " ")
 
 
-def load_model_set(models_dir: Path = MODELS_DIR, *, choice: str = "ensemble") -> ModelSet:
+def load_model_set(models_dir: Path = MODELS_DIR, *, choice: str = registry.ENSEMBLE) -> ModelSet:
     """Load the models `choice` ("ensemble" or an architecture) needs, with their description;
     GenreError (one line: what differs, what to run) when missing, unloadable, stale, or when
-    the models disagree with their descriptions or with each other (genre.modelset)."""
+    the models disagree with their descriptions or with each other."""
+    from genre.models import modelset
+
     checked = modelset.check_model_set(models_dir, choice=choice)
     with native_stderr_hidden():  # TensorFlow's C++ start-up notes: not for users
-        from genre.models import load
+        from genre.models.networks import load
 
     models = {}
-    for arch, weight in checked.weights.items():
+    for arch in checked.weights:
         path = modelset.model_path(arch, models_dir)
-        model = load(path, made_by=f"train_{arch}")
+        model = load(path)
         _check_model(model, path=path, arch=arch, checked=checked, models_dir=models_dir)
-        models[arch] = Loaded(_graph(model), sequence=arch != "mlp", weight=weight)
-    return ModelSet(choice, checked.description, checked.settings, models)
+        models[arch] = Loaded(_graph(model), sequences=registry.get(arch).sequences)
+    return ModelSet(
+        choice, checked.description, checked.genres, checked.features, models, checked.weights
+    )
 
 
 def predict_file(file: str | Path, *, model_set: ModelSet) -> Prediction:
     """Decode, featurize (window by window, with the model set's settings) and score one file;
     GenreError naming the file when it cannot be classified."""
-    settings = model_set.settings
-    summary, sequence = file_features(file, data=settings, featurize=settings.featurize)
-    probabilities = score(model_set.models, summary=summary, sequence=sequence)
-    return Prediction(str(file), probabilities, genres=model_set.genres)
+    from genre.models.voting import soft_vote
+
+    summary, sequence = file_features(file, settings=model_set.features)
+    probabilities = {
+        name: model.forward(sequence if model.sequences else summary)
+        for name, model in model_set.models.items()
+    }
+    votes = soft_vote(probabilities, model_set.weights)
+    return Prediction(str(file), votes, genres=model_set.genres)
 
 
-def file_features(file: str | Path, *, data, featurize) -> tuple[np.ndarray, np.ndarray]:
-    """song_features of an audio file decoded to mono at data.sample_rate; GenreError naming
-    the file when it is missing, unreadable, shorter than MIN_SECONDS or silent."""
+def file_features(file: str | Path, *, settings: FeatureSettings):
+    """Summaries [windows, dims] and sequences [windows, steps, dims] of an audio file decoded
+    to mono at the settings' rate; GenreError naming the file when it is missing, unreadable,
+    shorter than MIN_SECONDS or silent."""
     from genre.audio import read
+    from genre.features.extraction import song_features
 
-    samples = read(file, sample_rate=data.sample_rate).samples  # NaN/inf, peak: checked there
-    check_playable(samples, name=printable(file), sample_rate=data.sample_rate)
+    samples = read(file, sample_rate=settings.sample_rate).samples  # NaN/inf, peak: checked
+    check_playable(samples, name=printable(file), sample_rate=settings.sample_rate)
     try:
-        return song_features(
-            samples, sample_rate=data.sample_rate, duration_s=data.duration_s, params=featurize
-        )
+        return song_features(samples, settings=settings)
     except GenreError as err:
         raise GenreError(f"{printable(file)}: {err}") from None
     except (ArithmeticError, ValueError, FloatingPointError) as err:
@@ -191,9 +181,11 @@ def file_features(file: str | Path, *, data, featurize) -> tuple[np.ndarray, np.
         ) from None
 
 
-def check_playable(samples: np.ndarray, *, name: str, sample_rate: int) -> None:
+def check_playable(samples, *, name: str, sample_rate: int) -> None:
     """Before feature extraction: refuse audio too short to tell a genre, or silent (peak
     below SILENCE_PEAK, -80 dBFS: what is left is noise, not music)."""
+    import numpy as np
+
     seconds = len(samples) / sample_rate
     if seconds < MIN_SECONDS:
         raise GenreError(
@@ -207,18 +199,6 @@ def check_playable(samples: np.ndarray, *, name: str, sample_rate: int) -> None:
             f"{name}: is silent (peak {20 * np.log10(peak):.0f} dBFS, below "
             f"{20 * np.log10(SILENCE_PEAK):.0f} dBFS): nothing to classify"
         )
-
-
-def score(models: dict, *, summary: np.ndarray, sequence: np.ndarray) -> np.ndarray:
-    """Per window [windows, n_genres]: the weighted mean over models of their probabilities.
-
-    Each model sees all windows in one call (the MLP the summaries, the others the sequences).
-    """
-    total = 0.0
-    for model in models.values():
-        probs = model.forward(sequence if model.sequence else summary)
-        total = total + model.weight * np.asarray(probs, dtype=np.float64)
-    return total / sum(model.weight for model in models.values())
 
 
 def format_line(result: Prediction) -> str:
@@ -235,20 +215,23 @@ def as_json(result: Prediction) -> dict:
 
 def _graph(model) -> Callable:
     """The model's forward pass as ONE TensorFlow graph for any number of windows, traced now
-    (start-up). Eager Keras steps recurrent layers in Python: ~0.3 s a call for the BiLSTM
-    against ~10 ms for the graph; Keras' predict_on_batch would retrace per batch size."""
+    (start-up): eager Keras steps recurrent layers in Python (~0.3 s a call for the BiLSTM
+    against ~10 ms), and predict_on_batch would retrace per batch size."""
+    import numpy as np
     import tensorflow as tf
 
     shape = tuple(model.input_shape[1:])
     spec = tf.TensorSpec((None, *shape), tf.float32)
     forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
     forward(np.zeros((1, *(d or 1 for d in shape)), np.float32))
-    return forward
+    return lambda x: forward(x).numpy()
 
 
 def _check_model(model, *, path: Path, arch: str, checked, models_dir: Path) -> None:
     """The saved model must be what its description says: inputs (n, *shape), one output per
     described genre."""
+    from genre.models import modelset
+
     want = (None, *checked.shapes[arch])
     got = tuple(model.input_shape)
     described = modelset.description_path(arch, models_dir)
@@ -257,9 +240,8 @@ def _check_model(model, *, path: Path, arch: str, checked, models_dir: Path) -> 
             f"{path} takes inputs shaped {got}, but {described} describes {want}: "
             f"{modelset.REBUILD}"
         )
-    genres = len(checked.settings.genres)
-    if model.output_shape[-1] != genres:
+    if model.output_shape[-1] != len(checked.genres):
         raise GenreError(
-            f"{path} predicts {model.output_shape[-1]} classes, but {described} lists {genres} "
-            f"genres: {modelset.REBUILD}"
+            f"{path} predicts {model.output_shape[-1]} classes, but {described} lists "
+            f"{len(checked.genres)} genres: {modelset.REBUILD}"
         )

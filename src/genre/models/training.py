@@ -1,4 +1,4 @@
-"""Fitting one architecture on genre.inputs.Inputs: a by-track validation part for early
+"""Fitting one architecture on genre.models.inputs.Inputs: a by-track validation part for early
 stopping, deterministic Keras fitting, and test-set predictions.
 """
 
@@ -17,16 +17,16 @@ from sklearn.utils.class_weight import compute_class_weight
 from tqdm import tqdm
 
 from genre.errors import GenreError
-from genre.inputs import Inputs, labels
-from genre.models import keras
+from genre.models.inputs import Inputs, labels
+from genre.models.networks import keras
+from genre.models.predictions import table
 from genre.params import ModelParams, TrainParams
-from genre.paths import ID_COLUMNS
 
 MIN_DELTA = 1e-4  # early stopping: a smaller val_loss drop is no improvement
 
 
 @dataclass
-class Result:
+class TrainedModel:
     model: "keras.Model"
     predictions: pd.DataFrame  # test clips: ID_COLUMNS, predicted, prob_<genre>
     summary: dict = field(default_factory=dict)  # epochs, best/..., test/... scores
@@ -75,7 +75,7 @@ def configure_tensorflow(*, seed: int) -> None:
 
 def _progress(arch: str, *, epochs: int) -> "keras.callbacks.Callback":
     """One tqdm bar over the epochs, none per batch (quiet when not on a terminal)."""
-    # Imported here: tqdm.keras imports Keras, which must come after genre.models has set
+    # Imported here: tqdm.keras imports Keras, which must come after genre.models.networks has set
     # TensorFlow's environment (same results on any CPU).
     from tqdm.keras import TqdmCallback
 
@@ -94,19 +94,9 @@ def _dataset(x, y=None, w=None, *, batch_size: int, shuffle_seed: int | None = N
     return data.batch(batch_size).prefetch(2)
 
 
-def predictions_frame(
-    model, x: np.ndarray, rows: pd.DataFrame, *, batch_size: int, genres: tuple[str, ...]
-):
-    """One row per clip: its ids, the predicted genre and one probability per genre of
-    `genres` (the model's outputs, in order: prob_<genre> columns)."""
-    probs = model.predict(_dataset(x, batch_size=batch_size), verbose=0)
-    if probs.shape[-1] != len(genres):
-        raise GenreError(f"the model predicts {probs.shape[-1]} genres, not {len(genres)}")
-    frame = rows[ID_COLUMNS].reset_index(drop=True)
-    frame["predicted"] = [genres[i] for i in probs.argmax(axis=1)]
-    for i, genre in enumerate(genres):
-        frame[f"prob_{genre}"] = probs[:, i]
-    return frame
+def predict(model, x: np.ndarray, *, batch_size: int) -> np.ndarray:
+    """Class probabilities [n, genres] of a fitted Keras model, in batches."""
+    return model.predict(_dataset(x, batch_size=batch_size), verbose=0)
 
 
 def train(
@@ -116,10 +106,10 @@ def train(
     model_params: ModelParams,
     train_params: TrainParams,
     callbacks: list | tuple = (),
-) -> Result:
+) -> TrainedModel:
     """Fit `arch` on the training clips (early stopping on a by-track validation part,
     best weights restored) and predict the test clips."""
-    from genre.models import build
+    from genre.models.networks import build
 
     start = time.perf_counter()
     tp = train_params
@@ -158,9 +148,8 @@ def train(
     best = stop.best_epoch
 
     test = (inputs.rows["subset"] == "test").to_numpy()  # not ~is_train: "excluded" rows
-    predictions = predictions_frame(
-        model, inputs.x[test], inputs.rows[test], batch_size=tp.batch_size, genres=inputs.genres
-    )
+    probabilities = predict(model, inputs.x[test], batch_size=tp.batch_size)
+    predictions = table(inputs.rows[test], probabilities, genres=inputs.genres)
     actual, predicted = predictions["genre"], predictions["predicted"]
     present = [g for g in inputs.genres if g in set(actual)]  # as evaluate: no recall, no vote
     recall = recall_score(actual, predicted, labels=present, average="macro", zero_division=0)
@@ -172,4 +161,4 @@ def train(
         "test/accuracy": round(float(accuracy_score(actual, predicted)), 6),
         "test/macro_recall": round(float(recall), 6),
     }
-    return Result(model, predictions, summary, time.perf_counter() - start)
+    return TrainedModel(model, predictions, summary, time.perf_counter() - start)

@@ -1,9 +1,8 @@
-"""The four Keras classifiers: an MLP on summary features, and SimpleRNN, LSTM and
-bidirectional LSTM on feature sequences.
+"""The Keras networks of the registered architectures (genre.models.registry): built, saved
+byte-reproducibly and loaded.
 
-Every model starts with a Normalization layer adapted on the training data, so a saved model
-takes RAW features (the scaling travels with it) and ends with a softmax over the data's
-genres (one output per genre, in the order of the genre list it was built with).
+Every network starts with a Normalization layer adapted on the training data, so a saved model
+takes RAW features (the scaling travels with it), and ends with a softmax over the data's genres.
 """
 
 import json
@@ -14,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from genre import ARCHITECTURES
 from genre.errors import GenreError, native_stderr_hidden
+from genre.models import registry
 from genre.params import ModelParams
 
 SHARED_ID = re.compile(r'("shared_object_id":\s*)(\d+)')
@@ -34,51 +33,65 @@ with native_stderr_hidden():
     import keras
 
 
-def check_architecture(arch: str) -> str:
-    if arch not in ARCHITECTURES:
-        raise GenreError(f"unknown architecture {arch!r}: choose one of {', '.join(ARCHITECTURES)}")
-    return arch
+TRAINING_BYTES_PER_WEIGHT = 16  # float32 weight, its gradient and Adam's two moments
 
 
-def _recurrent(arch: str, units: int, *, last: bool) -> keras.layers.Layer:
-    """One recurrent layer; all but the last return the whole sequence for the next one."""
-    if arch == "rnn":
-        return keras.layers.SimpleRNN(units, return_sequences=not last)
-    if arch == "lstm":
-        return keras.layers.LSTM(units, return_sequences=not last)
-    # Half the units each way: the concatenated output is `units` wide like the others'.
-    half = keras.layers.LSTM(max(1, units // 2), return_sequences=not last)
-    return keras.layers.Bidirectional(half)
+def weight_count(arch: str, *, dims: int, params: ModelParams, genres: int) -> int:
+    """The weights of `arch` built on inputs of `dims` values (per step) with these params."""
+    family = registry.get(arch)
+    count, width = 2 * dims + 1, dims  # the Normalization layer's mean, variance and count
+    for _ in range(params.layers):
+        count += family.weights(width, params.units)
+        width = params.units
+    return count + genres * (width + 1)
+
+
+def check_fits(arch: str, *, dims: int, params: ModelParams, genres: int) -> None:
+    """Refuse, in one line, a model too big to train in this machine's memory."""
+    need = weight_count(arch, dims=dims, params=params, genres=genres) * TRAINING_BYTES_PER_WEIGHT
+    have = available_memory()
+    if need > have / 2:
+        raise GenreError(
+            f"model.units {params.units} with model.layers {params.layers} gives the {arch} "
+            f"{need // TRAINING_BYTES_PER_WEIGHT:.2g} weights, {need / 2**30:.1f} GiB to train, "
+            f"over half the {have / 2**30:.1f} GiB of memory available: lower model.units or "
+            "model.layers"
+        )
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (MemAvailable), or physical memory."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def build(
     arch: str, *, train_x: np.ndarray, params: ModelParams, genres: tuple[str, ...]
 ) -> keras.Model:
     """Build (uncompiled) `arch` for inputs shaped like `train_x`, whose statistics set the
-    Normalization layer: (n, features) for the MLP, (n, steps, features) for the others; one
-    softmax output per genre of `genres` (the data's genre list, Inputs.genres).
-
-    Each of `params.layers` hidden layers is `params.units` wide (units/2 each way for the
-    BiLSTM) and is followed by Dropout(`params.dropout`).
-    """
-    check_architecture(arch)
+    Normalization layer, with one softmax output per genre of `genres` (the model's outputs,
+    in order). Each of `params.layers` hidden layers is followed by Dropout(params.dropout)."""
+    family = registry.get(arch)
     if len(genres) < 2:
         raise GenreError(f"{arch} needs at least 2 genres to tell apart, got {list(genres)}")
-    want_ndim = 2 if arch == "mlp" else 3
+    want_ndim = 3 if family.sequences else 2
     if train_x.ndim != want_ndim or len(train_x) == 0:
-        shape = "(n, features)" if want_ndim == 2 else "(n, steps, features)"
+        shape = "(n, steps, features)" if family.sequences else "(n, features)"
         raise GenreError(
             f"{arch} needs training features shaped {shape}, n > 0; got {train_x.shape}"
         )
+    check_fits(arch, dims=train_x.shape[-1], params=params, genres=len(genres))
     normalize = keras.layers.Normalization(axis=-1, name="normalize")
     normalize.adapt(np.asarray(train_x, dtype="float32"))
     inputs = keras.Input(shape=train_x.shape[1:], name="features")
     x = normalize(inputs)
     for i in range(params.layers):
-        if arch == "mlp":
-            x = keras.layers.Dense(params.units, activation="relu")(x)
-        else:
-            x = _recurrent(arch, params.units, last=i == params.layers - 1)(x)
+        x = family.hidden(keras.layers, params.units, last=i == params.layers - 1)(x)
         x = keras.layers.Dropout(params.dropout)(x)
     outputs = keras.layers.Dense(len(genres), activation="softmax", name="genre")(x)
     return keras.Model(inputs, outputs, name=arch)
@@ -120,11 +133,12 @@ def _make_reproducible(path: Path) -> None:
 
 
 def load(
-    path: str | Path, *, made_by: str = "train_<arch>", genres: int | None = None
+    path: str | Path, *, made_by: str | None = None, genres: int | None = None
 ) -> keras.Model:
     """Load a saved model, with one clear error when it is missing or unreadable, or (given
     `genres`, the count its description lists) when it has another number of outputs."""
     path = Path(path)
+    made_by = made_by or registry.stage_of(path.stem)  # models/<arch>.keras: train_<arch>
     if not path.is_file():
         raise GenreError(f"{path} is missing: run `dvc repro {made_by}` first")
     try:

@@ -18,10 +18,10 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from genre import ARCHITECTURES
 from genre.errors import GenreError
+from genre.features.layout import FEATURE_NAMES, FeatureSettings
 from genre.files import md5sum
-from genre.layout import FEATURE_NAMES, window_layout
+from genre.models import registry
 from genre.params import DataParams, FeaturizeParams
 from genre.paths import INDEX, MODELS_DIR, SPLIT
 
@@ -39,12 +39,6 @@ def description_path(model: str, models_dir: Path = MODELS_DIR) -> Path:
     return Path(models_dir) / f"{model}.json"
 
 
-def input_shape(arch: str, *, sample_rate: int, duration_s: float, featurize: FeaturizeParams):
-    """What `arch` takes per example with these settings: (44,) or (steps, 44)."""
-    steps, _ = window_layout(sample_rate=sample_rate, duration_s=duration_s, params=featurize)
-    return (len(FEATURE_NAMES),) if arch == "mlp" else (steps, len(FEATURE_NAMES))
-
-
 def describe_model(
     arch: str,
     *,
@@ -58,9 +52,8 @@ def describe_model(
 ) -> dict:
     """The description of the trained `arch` saved at model_file, taking inputs `shape` and
     predicting `genres` (its outputs in order: the training Inputs.genres)."""
-    want = input_shape(
-        arch, sample_rate=data.sample_rate, duration_s=data.duration_s, featurize=featurize
-    )
+    settings = FeatureSettings(data.sample_rate, data.duration_s, featurize)
+    want = settings.input_shape(sequences=registry.get(arch).sequences)
     if tuple(shape) != want:
         raise GenreError(
             f"{arch} was trained on inputs shaped {tuple(shape)}, but data.duration_s and "
@@ -115,7 +108,7 @@ def describe_ensemble(
 def read(path: Path, *, model: str) -> dict:
     """A description file, checked to be of this FORMAT and complete."""
     path = Path(path)
-    made_by = "ensemble" if model == "ensemble" else f"train_{model}"
+    made_by = registry.stage_of(model)
     if not path.is_file():
         raise GenreError(
             f"{path} is missing: the model has no description (made before models described "
@@ -125,7 +118,7 @@ def read(path: Path, *, model: str) -> dict:
         description = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as err:
         raise GenreError(f"{path} is unreadable ({err}): run `dvc repro {made_by}`") from None
-    own = ("weights", "models") if model == "ensemble" else ("md5", "input_shape")
+    own = ("weights", "models") if model == registry.ENSEMBLE else ("md5", "input_shape")
     keys = {*SHARED, "format", *own}
     if not isinstance(description, dict) or description.get("format") != FORMAT:
         got = description.get("format") if isinstance(description, dict) else None
@@ -146,22 +139,14 @@ def read(path: Path, *, model: str) -> dict:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What computing a model set's inputs takes, parsed from its description."""
-
-    genres: tuple[str, ...]
-    sample_rate: int
-    duration_s: float
-    featurize: FeaturizeParams
-
-
-@dataclass(frozen=True)
 class CheckedSet:
     """A model set whose description files agree with each other and with the .keras files:
-    `weights` of the models to load (those with weight > 0) and their described input shapes."""
+    the genres it predicts (in output order), the settings its inputs are computed with,
+    `weights` of the models to load (those with weight > 0) and their input shapes."""
 
     description: dict
-    settings: Settings
+    genres: tuple[str, ...]
+    features: FeatureSettings
     weights: dict[str, float]
     shapes: dict[str, tuple[int, ...]]
 
@@ -172,13 +157,13 @@ def check_model_set(models_dir: Path = MODELS_DIR, *, choice: str = "ensemble") 
     code computes the features it was trained on, and (ensemble) every model agrees with
     ensemble.json. GenreError with one line saying what differs and what to run."""
     models_dir = Path(models_dir)
-    if choice == "ensemble":
-        path = description_path("ensemble", models_dir)
+    if choice == registry.ENSEMBLE:
+        path = description_path(choice, models_dir)
         if not path.is_file():
             raise GenreError(f"no trained ensemble {path} yet: run `dvc repro` first")
-        description = read(path, model="ensemble")
+        description = read(path, model=choice)
         weights = _weights(description, path=path)
-    elif choice in ARCHITECTURES:
+    elif choice in registry.names():
         if not model_path(choice, models_dir).is_file():
             raise GenreError(
                 f"no trained model {model_path(choice, models_dir)} yet: run `dvc repro` first"
@@ -187,14 +172,14 @@ def check_model_set(models_dir: Path = MODELS_DIR, *, choice: str = "ensemble") 
         description = read(path, model=choice)
         weights = {choice: 1.0}
     else:
-        raise GenreError(f"unknown model {choice!r}: choose ensemble or {', '.join(ARCHITECTURES)}")
-    settings = _settings(description, path=path)
+        raise GenreError(f"unknown model {choice!r}: choose {', '.join(registry.choices())}")
+    genres, settings = _genres(description, path=path), _settings(description, path=path)
     shapes = {}
     for arch, weight in weights.items():
         if weight <= 0:
             continue
         shapes[arch] = _check_model(arch, models_dir, description, path=path, settings=settings)
-    return CheckedSet(description, settings, {a: weights[a] for a in shapes}, shapes)
+    return CheckedSet(description, genres, settings, {a: weights[a] for a in shapes}, shapes)
 
 
 def _check_model(arch: str, models_dir: Path, set_description: dict, *, path: Path, settings):
@@ -218,12 +203,7 @@ def _check_model(arch: str, models_dir: Path, set_description: dict, *, path: Pa
             f"{keras_file} is not the model {own_path} describes (its md5 differs: replaced or "
             f"retrained on its own?): {REBUILD}"
         )
-    want = input_shape(
-        arch,
-        sample_rate=settings.sample_rate,
-        duration_s=settings.duration_s,
-        featurize=settings.featurize,
-    )
+    want = settings.input_shape(sequences=registry.get(arch).sequences)
     if tuple(own["input_shape"]) != want:
         raise GenreError(
             f"{own_path} says {arch} takes inputs shaped {tuple(own['input_shape'])}, but its "
@@ -253,16 +233,16 @@ def _weights(description: dict, *, path: Path) -> dict[str, float]:
         weights = {arch: float(w) for arch, w in description["weights"].items()}
     except (AttributeError, TypeError, ValueError):
         raise GenreError(f"{path} holds no weights per model: {REBUILD}") from None
-    unknown = sorted(set(weights) - set(ARCHITECTURES))
+    unknown = sorted(set(weights) - set(registry.names()))
     if unknown or min(weights.values(), default=-1) < 0 or sum(weights.values()) <= 0:
         raise GenreError(
-            f"{path} has weights {weights}, not >= 0 over {', '.join(ARCHITECTURES)} with one "
+            f"{path} has weights {weights}, not >= 0 over {', '.join(registry.names())} with one "
             f"above 0: run `dvc repro ensemble`"
         )
     return weights
 
 
-def _settings(description: dict, *, path: Path) -> Settings:
+def _settings(description: dict, *, path: Path) -> FeatureSettings:
     """The description's settings, refused when this code cannot compute what they say."""
     if list(description["features"]) != list(FEATURE_NAMES):
         raise GenreError(
@@ -283,7 +263,11 @@ def _settings(description: dict, *, path: Path) -> Settings:
         params = FeaturizeParams(**featurize)
     except GenreError as err:  # the message starts `params.yaml: `
         raise GenreError(f"{path}: {str(err).removeprefix('params.yaml: ')}") from None
+    return FeatureSettings(data.sample_rate, data.duration_s, params)
+
+
+def _genres(description: dict, *, path: Path) -> tuple[str, ...]:
     genres = description["genres"]
     if not isinstance(genres, list) or len(genres) < 2 or len(set(genres)) != len(genres):
         raise GenreError(f"{path} lists genres {genres!r}, not distinct names: {REBUILD}")
-    return Settings(tuple(genres), data.sample_rate, data.duration_s, params)
+    return tuple(genres)

@@ -1,7 +1,7 @@
 """`genre serve`: a web page where a person uploads (or records) a song and learns its genre.
 
 Built on Gradio (the page, the uploads, the HTTP API); the answer is `genre predict`'s own
-code path (genre.predict.predict_file on a model set from load_model_set), so the page and the
+code path (genre.app.predict.predict_file on a model set from load_model_set), so the page and the
 command give identical probabilities for the same file. Each model set (the ensemble or one of
 the four models) is loaded once, on first use, and again only when its files change.
 
@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from genre import ARCHITECTURES
 from genre.errors import GenreError, printable
+from genre.models import registry
 from genre.paths import MODELS_DIR, REPORT
 
-CHOICES = ("ensemble", *ARCHITECTURES)
 MB = 1024 * 1024
 UPLOAD_MAX_AGE_S = 600  # uploads older than this are deleted (checked as often)
 QUEUE_SIZE = 64  # requests waiting beyond this are refused by Gradio ("queue full")
@@ -41,7 +40,7 @@ SYNTHETIC_WARNING = (
 )
 TIMELINE_COLUMNS = ["window", "start_s", "genre", "probability"]
 
-log = logging.getLogger("genre.serve")
+log = logging.getLogger("genre.app.serve")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,10 +82,11 @@ class Service:
 
     def model_set(self, choice: str):
         """The loaded model set for `choice`; GenreError saying what to run when there is none."""
-        from genre.predict import load_model_set
+        from genre.app.predict import load_model_set
 
-        if choice not in CHOICES:
-            raise GenreError(f"unknown model {choice!r}: choose one of {', '.join(CHOICES)}")
+        if choice not in registry.choices():
+            choices = ", ".join(registry.choices())
+            raise GenreError(f"unknown model {choice!r}: choose one of {choices}")
         with self._lock:
             stamp = self._stamp(choice)
             cached = self._loaded.get(choice)
@@ -97,15 +97,15 @@ class Service:
 
     def _stamp(self, choice: str) -> tuple:
         """Modification times of the files a choice reads: a retrained set is reloaded."""
-        names = [f"{choice}.json", *(f"{a}.keras" for a in ARCHITECTURES)]
-        if choice != "ensemble":
+        names = [f"{choice}.json", *(f"{a}.keras" for a in registry.names())]
+        if choice != registry.ENSEMBLE:
             names = [f"{choice}.json", f"{choice}.keras"]
         paths = [self.models_dir / name for name in names]
         return tuple(p.stat().st_mtime_ns if p.exists() else None for p in paths)
 
     def answer(self, file: str | Path | None, choice: str = "ensemble") -> Answer:
         """Classify one uploaded file with the `choice` model set; never raises for bad input."""
-        from genre.predict import file_error, predict_file
+        from genre.app.predict import file_error, predict_file
 
         if not file:
             return Answer({}, [], "Choose an audio file, drop one here, or record one.")
@@ -132,7 +132,7 @@ class Service:
         genres = list(prediction.genres)
         probabilities = {g: float(p) for g, p in zip(genres, prediction.probabilities, strict=True)}
         timeline = _timeline(
-            prediction.window_probabilities, genres=genres, window_s=_window_s(model_set)
+            prediction.window_probabilities, genres=genres, window_s=model_set.features.duration_s
         )
         (top, p), *_ = prediction.top(1)
         windows = "1 window" if prediction.windows == 1 else f"{prediction.windows} windows"
@@ -145,7 +145,7 @@ class Service:
             model_set = self.model_set(choice)
         except GenreError as err:
             return f"**No model set to answer with yet**: {err}"
-        return describe(
+        return model_set_markdown(
             model_set,
             choice=choice,
             models_dir=self.models_dir,
@@ -153,7 +153,7 @@ class Service:
         )
 
 
-def describe(model_set, *, choice: str, models_dir: Path, report: Path) -> str:
+def model_set_markdown(model_set, *, choice: str, models_dir: Path, report: Path) -> str:
     """Markdown lines about a model set: data source and fingerprints, training date, weights,
     test scores with intervals, and the synthetic-data warning where it applies."""
     description = dict(model_set.description)
@@ -225,11 +225,6 @@ def _score(values: dict, key: str, name: str) -> str | None:
         return f"{name} {value:.3f}"
 
 
-def _window_s(model_set) -> float:
-    description = model_set.description
-    return float(description.get("duration_s", 30.0))
-
-
 def _timeline(window_probabilities, *, genres: list[str], window_s: float) -> list[dict]:
     """One row per window: its label (mm:ss-mm:ss), start, likeliest genre and probability."""
     rows = []
@@ -288,7 +283,12 @@ def build_page(service: Service):
                     buttons=["download"],  # no "share": it would post to Hugging Face
                     elem_id="song",
                 )
-                choice = gr.Radio(list(CHOICES), value="ensemble", label="Model", elem_id="choice")
+                choice = gr.Radio(
+                    list(registry.choices()),
+                    value=registry.ENSEMBLE,
+                    label="Model",
+                    elem_id="choice",
+                )
                 about = gr.Markdown(elem_id="about")
             with gr.Column():
                 message = gr.Markdown(elem_id="message")

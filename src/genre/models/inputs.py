@@ -1,6 +1,6 @@
-"""Training inputs: the features of every clip (summary rows for the MLP, sequences for the
-recurrent models) aligned with the train/test side split.csv gives each clip, and the data
-set's genres (the sorted genre names of its clips: the models' output order and labels).
+"""Training inputs: every clip's features (its summary, or its sequence of windows) aligned
+with the side split.csv gives it, and the data set's genres (its sorted genre names: the
+models' output order and labels).
 """
 
 from dataclasses import dataclass, field
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genre import ARCHITECTURES, GENRE_NAME, genre_list
+from genre import GENRE_NAME, genre_list
 from genre.errors import GenreError
 from genre.files import read_csv
 from genre.paths import ID_COLUMNS, SEQUENCES, SPLIT, SUMMARY
@@ -39,16 +39,13 @@ def _stale(path: Path, what: str, stage: str) -> GenreError:
 
 
 def load_inputs(
-    arch: str,
     *,
+    sequences: bool,
     summary_path: Path = SUMMARY,
     sequences_path: Path = SEQUENCES,
     split_path: Path = SPLIT,
 ) -> Inputs:
-    """Summary features (mlp) or sequences (rnn, lstm, bilstm), aligned with split.csv."""
-    if arch not in ARCHITECTURES:  # checked here, not by genre.models: no Keras import
-        choices = ", ".join(ARCHITECTURES)
-        raise GenreError(f"unknown architecture {arch!r}: choose one of {choices}")
+    """Every clip's summary features, or its sequence (`sequences`), aligned with split.csv."""
     rows = read_csv(split_path, columns=[*ID_COLUMNS, "subset"], made_by="split")
     bad = sorted({str(g) for g in rows["genre"] if not GENRE_NAME.fullmatch(str(g))})
     if bad:
@@ -56,17 +53,17 @@ def load_inputs(
     subsets = set(rows["subset"])
     if not {"train", "test"} <= subsets <= {"train", "test", "excluded"}:
         raise _stale(split_path, "needs train and test rows (and no other subset)", "split")
-    path = summary_path if arch == "mlp" else sequences_path
+    path = sequences_path if sequences else summary_path
     if not path.is_file():
         raise GenreError(f"{path} is missing: run `dvc repro featurize` first")
     try:
-        if arch == "mlp":
-            summary = pd.read_parquet(path)
-        else:
+        if sequences:
             x = np.load(path, allow_pickle=False)
+        else:
+            summary = pd.read_parquet(path)
     except Exception as err:  # pyarrow and numpy raise many types for a broken file
         raise _stale(path, f"is unreadable ({type(err).__name__})", "featurize") from None
-    if arch == "mlp":
+    if not sequences:
         if list(summary.get("clip_id", [])) != list(rows["clip_id"]):
             raise _stale(split_path, f"does not list the clips of {path} in order", "split")
         features = summary.drop(columns=[c for c in ID_COLUMNS if c in summary])

@@ -1,8 +1,10 @@
-"""What the 44 features are, without computing them: their names and order, the statistic of
-each, and how a clip's frames fall into the sequence's windows (see genre.features). Kept apart
-from genre.features so that what only describes or checks features (genre.modelset, the train
+"""What the features are, without computing them: their names, the settings they are computed
+with, and how a clip's frames fall into the sequence's windows. Apart from the code that
+computes them, so what only describes or checks features (model descriptions, the train
 stages) does not load librosa (2 s per process).
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,6 +19,32 @@ FEATURE_NAMES = (
     *(f"{name}_mean" for name in _SCALARS),
 )
 STD_ROWS = slice(13, 39)  # delta and delta-delta: standard deviation; the rest: mean
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """What computing a clip's features takes: its sample rate and length (data.sample_rate,
+    data.duration_s) and the featurize params."""
+
+    sample_rate: int
+    duration_s: float
+    featurize: FeaturizeParams
+
+    @property
+    def clip_samples(self) -> int:
+        return clip_samples(sample_rate=self.sample_rate, duration_s=self.duration_s)
+
+    @property
+    def steps(self) -> int:
+        """Windows per clip in a sequence (GenreError when the settings leave none)."""
+        steps, _ = window_layout(
+            sample_rate=self.sample_rate, duration_s=self.duration_s, params=self.featurize
+        )
+        return steps
+
+    def input_shape(self, *, sequences: bool) -> tuple[int, ...]:
+        """What a model takes per clip: (features,) or, `sequences`, (steps, features)."""
+        return (self.steps, len(FEATURE_NAMES)) if sequences else (len(FEATURE_NAMES),)
 
 
 def clip_samples(*, sample_rate: int, duration_s: float) -> int:

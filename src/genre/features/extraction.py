@@ -1,19 +1,8 @@
-"""Featurizing many clips: the work plan, the per-recording tuning policy, and running it.
+"""Featurizing many clips: one job per track, run on local processes or a Dask cluster.
 
-One job per TRACK: it is decoded once and cropped/zero-padded to data.duration_s (its original
-clip), and every clip of the track is made from that in memory: noise and shift as audio
-(genre.augment.apply), a stretch from the original's frames (genre.augment.stretch_frames).
-The chroma tuning is a property of the RECORDING, not of a clip: it is estimated once, on the
-audio the clips are cut from (`shared_tuning`), and used for all of them, so a stretched or
-noisy variant's chroma uses its track's tuning, not one re-estimated on the variant, and
-`genre predict` (which cuts a song into windows, `song_features`) follows the same rule: for a
-one-window song its features are the featurize stage's bit for bit.
-
-The jobs run through joblib: local worker processes (loky) by default, GENRE_N_JOBS of them (all
-cores when unset), or the workers of a Dask cluster when GENRE_DASK_SCHEDULER holds a scheduler
-address (joblib's dask backend). Neither is a param: the output is bitwise identical whatever
-runs it, because every job runs its BLAS single-threaded and each clip's result is stored at its
-manifest row of a memory-mapped array (`collect`), in whatever order the jobs finish.
+A track is decoded once; all its clips are made from it in memory (genre.features.augment) and
+share its chroma tuning, a property of the recording (`shared_tuning`; `genre predict` follows
+the same rule). Output is bitwise identical whatever runs the jobs (docs/reproducibility.md).
 """
 
 import contextlib
@@ -28,9 +17,11 @@ from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import ThreadpoolController
 from tqdm import tqdm
 
-from genre import audio, augment, features
+from genre import audio
 from genre.audio import fit_length
 from genre.errors import GenreError
+from genre.features import augment, handcrafted
+from genre.features.layout import FeatureSettings
 from genre.files import atomic_path
 from genre.params import FeaturizeParams
 from genre.paths import INDEX, MANIFEST
@@ -41,21 +32,14 @@ DASK_TIMEOUT_S = 30  # to connect to the scheduler
 
 
 @dataclass(frozen=True)
-class Settings:
-    sample_rate: int
-    duration_s: float
-    params: FeaturizeParams
-
-
-@dataclass(frozen=True)
 class TrackJob:
     path: Path  # the track's audio file, as the user knows it (named in skip reasons)
     source: Path  # the same file as an absolute path (read by a worker, whatever its folder)
     positions: tuple[int, ...]  # manifest rows of its clips
-    rows: tuple[dict, ...]  # those rows, as genre.augment.apply takes them
+    rows: tuple[dict, ...]  # those rows, as genre.features.augment.apply takes them
 
 
-Result = tuple[int, "features.ClipFeatures | str"]  # (manifest row, features or skip reason)
+ClipResult = tuple[int, "handcrafted.ClipFeatures | str"]  # (manifest row, features or why not)
 
 
 def track_jobs(index: pd.DataFrame, manifest: pd.DataFrame, *, raw_dir: Path) -> list[TrackJob]:
@@ -87,32 +71,38 @@ def track_jobs(index: pd.DataFrame, manifest: pd.DataFrame, *, raw_dir: Path) ->
     ]
 
 
-def shared_tuning(samples: np.ndarray, *, n_clips: int, size: int, params: FeaturizeParams,
-                  sample_rate: int, magnitude=None) -> float:  # fmt: skip
+def shared_tuning(
+    samples: np.ndarray,
+    *,
+    n_clips: int,
+    size: int,
+    params: FeaturizeParams,
+    sample_rate: int,
+    magnitude=None,
+) -> float:
     """The chroma tuning every clip cut from one recording uses: estimated once, on the
     n_clips x size samples those clips cover (cropped or zero-padded like them); magnitude:
-    their |genre.spectral.stft|, when computed already."""
+    their |genre.features.spectral.stft|, when computed already."""
     covered = fit_length(samples, n_clips * size)
-    return features.estimate_tuning(
+    return handcrafted.estimate_tuning(
         covered, sample_rate=sample_rate, params=params, magnitude=magnitude
     )
 
 
-def featurize_track(job: TrackJob, *, settings: Settings) -> list[Result]:
+def featurize_track(job: TrackJob, *, settings: FeatureSettings) -> list[ClipResult]:
     """(manifest row, ClipFeatures or why it was skipped) for each clip of one track."""
-    sr, p = settings.sample_rate, settings.params
-    size = features.clip_samples(sample_rate=sr, duration_s=settings.duration_s)
+    sr, p, size = settings.sample_rate, settings.featurize, settings.clip_samples
     try:
         decoded = audio.read(job.source, sample_rate=sr).samples
-        original = fit_length(features.check_samples(decoded, n_fft=p.n_fft), size)
+        original = fit_length(handcrafted.check_samples(decoded, n_fft=p.n_fft), size)
     except GenreError as err:
         message = str(err).replace(str(job.source), str(job.path))
         reason = message if str(job.path) in message else f"{job.path}: {message}"
         return [(position, reason) for position in job.positions]
     with _one_blas_thread():
         # the original's frames, computed once: its features, the track's tuning, and the
-        # stretches, which are made from them (genre.augment.stretch_frames)
-        magnitude, zcr = features.clip_frames(original, params=p)
+        # stretches, which are made from them (genre.features.augment.stretch_frames)
+        magnitude, zcr = handcrafted.clip_frames(original, params=p)
         tuning = shared_tuning(
             original, n_clips=1, size=size, params=p, sample_rate=sr, magnitude=magnitude
         )
@@ -121,12 +111,12 @@ def featurize_track(job: TrackJob, *, settings: Settings) -> list[Result]:
         for position, row in zip(job.positions, job.rows, strict=True):
             try:
                 if row["transform"] == "original":
-                    result = features.frames_clip_features(magnitude, zcr=zcr, **clip)
+                    result = handcrafted.frames_clip_features(magnitude, zcr=zcr, **clip)
                 elif row["transform"] == "stretch":
                     stretched, stretched_zcr = augment.stretch_frames(magnitude, zcr, row)
-                    result = features.frames_clip_features(stretched, zcr=stretched_zcr, **clip)
+                    result = handcrafted.frames_clip_features(stretched, zcr=stretched_zcr, **clip)
                 else:
-                    result = features.clip_features(
+                    result = handcrafted.clip_features(
                         augment.apply(original, row, sample_rate=sr), **clip
                     )
             except GenreError as err:
@@ -135,23 +125,24 @@ def featurize_track(job: TrackJob, *, settings: Settings) -> list[Result]:
     return results
 
 
-def song_features(samples: np.ndarray, *, sample_rate: int, duration_s: float, params):
+def song_features(samples: np.ndarray, *, settings: FeatureSettings):
     """Summary [n, 44] and sequence [n, steps, 44] features of a song's n windows (see
-    split_windows), each by genre.features.clip_features with the song's shared_tuning."""
-    size = features.clip_samples(sample_rate=sample_rate, duration_s=duration_s)
+    split_windows), each by handcrafted.clip_features with the song's shared_tuning."""
+    sample_rate, duration_s, params = settings.sample_rate, settings.duration_s, settings.featurize
+    size = settings.clip_samples
     windows = split_windows(samples, size=size)
     with _one_blas_thread():
         tuning = shared_tuning(
             samples, n_clips=len(windows), size=size, params=params, sample_rate=sample_rate
         )
         clips = [
-            features.clip_features(
+            handcrafted.clip_features(
                 window,
                 sample_rate=sample_rate,
                 duration_s=duration_s,
                 params=params,
                 tuning=tuning,
-            )  # fmt: skip
+            )
             for window in windows
         ]
     return np.stack([c.summary for c in clips]), np.stack([c.sequence for c in clips])
@@ -179,7 +170,9 @@ def worker_count(environ=os.environ) -> int:
     return int(value)
 
 
-def run_jobs(jobs: list[TrackJob], *, settings: Settings, n_jobs: int) -> Iterator[list[Result]]:
+def run_jobs(
+    jobs: list[TrackJob], *, settings: FeatureSettings, n_jobs: int
+) -> Iterator[list[ClipResult]]:
     """featurize_track over all jobs, yielding each track's results as it finishes.
 
     On n_jobs local processes, or on the Dask cluster GENRE_DASK_SCHEDULER names. Jobs are
@@ -198,29 +191,22 @@ def run_jobs(jobs: list[TrackJob], *, settings: Settings, n_jobs: int) -> Iterat
         yield from parallel(tasks)
 
 
-def steps(settings: Settings) -> int:
-    """Windows per clip in the sequences (GenreError when the settings leave none)."""
-    count, _ = features.window_layout(
-        sample_rate=settings.sample_rate, duration_s=settings.duration_s, params=settings.params
-    )
-    return count
-
-
-def collect(jobs: list[TrackJob], *, n_clips: int, settings: Settings, n_jobs: int,
-            into: Path) -> tuple[np.ndarray, dict[int, str]]:  # fmt: skip
+def collect(
+    jobs: list[TrackJob], *, n_clips: int, settings: FeatureSettings, n_jobs: int, into: Path
+) -> tuple[np.ndarray, dict[int, str]]:
     """Run the jobs, storing each clip's sequence at its manifest row of a .npy memory map at
     `into` as results arrive, then dropping the skipped rows there. Returns the kept clips'
     summaries and {row: reason} for the skipped, both in manifest order."""
-    width = len(features.FEATURE_NAMES)
+    width = len(handcrafted.FEATURE_NAMES)
     summary = np.zeros((n_clips, width), dtype=np.float32)
     sequences = np.lib.format.open_memmap(
-        into, mode="w+", dtype=np.float32, shape=(n_clips, steps(settings), width)
+        into, mode="w+", dtype=np.float32, shape=(n_clips, settings.steps, width)
     )
     reasons = {}
     with tqdm(total=n_clips, desc="featurize", unit="clip", disable=None) as bar:
         for results in run_jobs(jobs, settings=settings, n_jobs=n_jobs):
             for row, result in results:
-                if isinstance(result, features.ClipFeatures):
+                if isinstance(result, handcrafted.ClipFeatures):
                     summary[row], sequences[row] = result.summary, result.sequence
                 else:
                     reasons[row] = result

@@ -1,17 +1,6 @@
-"""The short-time Fourier transform and the phase-vocoder time stretch, computed once and shared.
-
-`stft` is librosa.stft with its defaults (Hann window, centred frames, zero padding), bit for
-bit: the same float64 windowed frames and real FFT (scipy's, on one thread), rounded to
-complex64, laid out [frames, bins] (each frame contiguous), the transpose of librosa's. Not in
-float32: its ~1e-7 noise floor would move the bandwidth of a pure tone by 10 %.
-
-`time_stretch` is librosa.effects.time_stretch (STFT -> phase vocoder -> inverse STFT), for
-rendering a stretched clip as audio (`genre listen`): it reuses the clip's STFT when given, it
-vocodes and inverts only the frames that reach the clip's length, and the phase vocoder is
-librosa's, vectorised (see phase_vocoder). `stretched_frames` is the vocoder's magnitude step
-alone, which the featurize stage applies to the track's frames: the stretched clip's
-spectrogram without going back to audio.
-"""
+"""The STFT (librosa.stft, bit for bit) and the phase-vocoder time stretch, computed once and
+shared: `stretched_frames` stretches a track's frames for featurize, `time_stretch` renders a
+stretch as audio for `genre listen`."""
 
 import functools
 
@@ -42,8 +31,9 @@ def stft(y: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
     return out
 
 
-def phase_vocoder(spectrum: np.ndarray, *, rate: float, hop_length: int, n_fft: int,
-                  frames: int | None = None) -> np.ndarray:  # fmt: skip
+def phase_vocoder(
+    spectrum: np.ndarray, *, rate: float, hop_length: int, n_fft: int, frames: int | None = None
+) -> np.ndarray:
     """librosa.phase_vocoder of a [frames, bins] STFT, as [frames', bins] complex64; only the
     first `frames` output frames when given (all of them otherwise).
 

@@ -7,9 +7,9 @@ from genre.errors import run_cli
 
 # subcommand -> module with add_arguments(parser) and run(args)
 COMMANDS = {
-    "predict": ("genre.predict", "print the top 3 genres of your own audio files"),
-    "listen": ("genre.listen", "write chosen augmented clips as WAV files to listen to"),
-    "serve": ("genre.serve", "a web page that tells the genre of an uploaded song"),
+    "predict": ("genre.app.predict", "print the top 3 genres of your own audio files"),
+    "listen": ("genre.app.listen", "write chosen augmented clips as WAV files to listen to"),
+    "serve": ("genre.app.serve", "a web page that tells the genre of an uploaded song"),
 }
 
 

@@ -1,26 +1,9 @@
-"""The 44 clip features, exactly as librosa defines them, from ONE STFT per clip.
+"""The method's 44 clip features, as librosa defines them, from ONE STFT per clip.
 
-Per frame (librosa's framing: n_fft, hop_length, centred, Hann window): 13 MFCC (128 slaney
-mel bands of the power spectrogram, power_to_db with ref=1 and top_db=80, orthonormal DCT-II),
-their delta and delta-delta (Savitzky-Golay, width 9), zero-crossing rate (frame_length=n_fft,
-edge padding), spectral centroid, roll-off (85 %), chroma (mean of the 12 bins) and bandwidth
-(p=2). Each spectral function takes the audio `y` or a precomputed magnitude spectrogram `S`
-(|STFT|, also for mfcc and chroma, which square it themselves) and returns what
-librosa.feature.<same name>(y=y, ...) returns, without its extra row axis: the STFT
-(genre.spectral.stft), chroma, ZCR, roll-off and the chroma tuning bit for bit (same operations,
-filter banks cached, piptrack run only on the bins it keeps), MFCC to ~1e-7 of its scale (the
-sparse mel product sums in another order), centroid and bandwidth to ~1e-8 (from the spectral
-moments, summed in float64 in the same compiled pass over each frame as the roll-off, instead of
-normalising S). A BLAS product's last bit can depend on the BLAS thread count; the featurize
-stage and genre predict pin it to one. `frames_clip_features` takes a clip as its frames
-(magnitude spectrogram and ZCR) for clips made in the spectral domain (a time stretch).
-
-A clip is summarised over its frames by the MEAN of MFCC, ZCR, centroid, roll-off, chroma and
-bandwidth and the STANDARD DEVIATION (ddof=0) of delta and delta-delta (their mean is ~0), and
-described as a sequence of `steps = int(duration_s / window_s)` windows with the SAME statistics
-over each window's frames. Window k holds the floor(window_s * sr / hop_length) frames from the
-first frame whose centre is at or after k * window_s, so every window has as many frames (21 of
-the 21 or 22 centred in each 0.5 s at 22050 Hz / hop 512; 1260 of a 30 s clip's 1292 frames).
+Each spectral function takes the audio `y` or a precomputed magnitude spectrogram `S` and
+returns what librosa.feature.<same name> returns (tests/test_features.py holds them to it).
+A clip is summarised by the mean or standard deviation of each feature over its frames, and
+described as a sequence of windows with the same statistics (docs/features.md).
 """
 
 import functools
@@ -32,10 +15,10 @@ import numba
 import numpy as np
 from librosa.core.pitch import _parabolic_interpolation  # piptrack's own stencil
 
-from genre import spectral
 from genre.audio import fit_length
 from genre.errors import GenreError
-from genre.layout import (  # noqa: F401 (FEATURE_NAMES and clip_samples: used as features.X)
+from genre.features import spectral
+from genre.features.layout import (  # noqa: F401 (FEATURE_NAMES and clip_samples: used as features.X)
     FEATURE_NAMES,
     STD_ROWS,
     clip_samples,
@@ -62,13 +45,13 @@ class ClipFeatures:
 
 def spectrogram(*, y, n_fft: int, hop_length: int) -> np.ndarray:
     """Magnitude |STFT| (float32 [1 + n_fft // 2, frames]): librosa.stft's defaults, from
-    genre.spectral.stft (a view: internally every spectrogram is [frames, bins])."""
+    spectral.stft (a view: internally every spectrogram is [frames, bins])."""
     return np.abs(spectral.stft(y, n_fft=n_fft, hop_length=hop_length)).T
 
 
 def clip_frames(y: np.ndarray, *, params: FeaturizeParams) -> tuple[np.ndarray, np.ndarray]:
     """What the features of float32 samples y are computed from: their magnitude spectrogram
-    [frames, bins] (|genre.spectral.stft|) and zero-crossing rate [frames], same framing."""
+    [frames, bins] (|spectral.stft|) and zero-crossing rate [frames], same framing."""
     magnitude = np.abs(spectral.stft(y, n_fft=params.n_fft, hop_length=params.hop_length))
     zcr = zero_crossing_rate(y=y, frame_length=params.n_fft, hop_length=params.hop_length)
     return magnitude, zcr
@@ -117,10 +100,11 @@ def chroma(*, y=None, S=None, sr: int, n_fft: int, hop_length: int, tuning: floa
     return _chroma(_power(y, S, n_fft, hop_length).T, sr=sr, n_fft=n_fft, tuning=tuning)
 
 
-def estimate_tuning(samples: np.ndarray, *, sample_rate: int, params: FeaturizeParams,
-                    magnitude=None) -> float:  # fmt: skip
+def estimate_tuning(
+    samples: np.ndarray, *, sample_rate: int, params: FeaturizeParams, magnitude=None
+) -> float:
     """The tuning (fraction of a chroma bin) chroma_stft would estimate for these samples;
-    magnitude: their |genre.spectral.stft| [frames, bins], when computed already."""
+    magnitude: their |spectral.stft| [frames, bins], when computed already."""
     if magnitude is None:
         y = check_samples(samples, n_fft=params.n_fft)
         magnitude = np.abs(spectral.stft(y, n_fft=params.n_fft, hop_length=params.hop_length))
@@ -155,17 +139,27 @@ def clip_features(
     y = fit_length(y, clip_samples(sample_rate=sample_rate, duration_s=duration_s))
     magnitude, zcr = clip_frames(y, params=params)
     return frames_clip_features(
-        magnitude, zcr=zcr, sample_rate=sample_rate, duration_s=duration_s, params=params,
+        magnitude,
+        zcr=zcr,
+        sample_rate=sample_rate,
+        duration_s=duration_s,
+        params=params,
         tuning=tuning,
-    )  # fmt: skip
+    )
 
 
-def frames_clip_features(magnitude: np.ndarray, *, zcr: np.ndarray, sample_rate: int,
-                         duration_s: float, params: FeaturizeParams,
-                         tuning: float | None = None) -> ClipFeatures:  # fmt: skip
+def frames_clip_features(
+    magnitude: np.ndarray,
+    *,
+    zcr: np.ndarray,
+    sample_rate: int,
+    duration_s: float,
+    params: FeaturizeParams,
+    tuning: float | None = None,
+) -> ClipFeatures:
     """clip_features of a clip given by its frames (clip_frames: magnitude spectrogram
     [frames, bins] and zero-crossing rate [frames]), as many frames as a clip of duration_s has.
-    For clips made in the spectral domain (genre.augment.stretch_frames)."""
+    For clips made in the spectral domain (genre.features.augment.stretch_frames)."""
     steps, per_window = window_layout(sample_rate=sample_rate, duration_s=duration_s, params=params)
     frames, tuning = _frame_features(
         magnitude, zcr=zcr, sample_rate=sample_rate, params=params, tuning=tuning
@@ -183,8 +177,9 @@ def _summarise(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _frame_features(S: np.ndarray, *, zcr: np.ndarray, sample_rate: int,
-                    params: FeaturizeParams, tuning):  # fmt: skip
+def _frame_features(
+    S: np.ndarray, *, zcr: np.ndarray, sample_rate: int, params: FeaturizeParams, tuning
+):
     """frame_features of a magnitude spectrogram S [frames, bins] and its frames' ZCR, and the
     tuning its chroma used."""
     sr, n_fft = sample_rate, params.n_fft

@@ -19,9 +19,9 @@ from sklearn.preprocessing import StandardScaler
 
 from genre.errors import GenreError
 from genre.files import atomic_path
-from genre.inputs import Inputs
+from genre.models.inputs import Inputs
+from genre.models.predictions import table
 from genre.params import BaselineParams
-from genre.paths import ID_COLUMNS
 
 
 def build(*, params: BaselineParams) -> Pipeline:
@@ -59,26 +59,20 @@ def fit(inputs: Inputs, *, params: BaselineParams) -> tuple[Pipeline, bool]:
     return model, converged
 
 
-def predictions_frame(
-    model: Pipeline, x: np.ndarray, rows: pd.DataFrame, *, genres: tuple[str, ...]
-) -> pd.DataFrame:
-    """One row per clip: its ids, the predicted genre and one probability per genre of
-    `genres` (the data's genre list, as the neural models; 0 for a genre absent from the
-    training set)."""
-    probs = np.zeros((len(rows), len(genres)), dtype="float64")
+def probabilities(model: Pipeline, x: np.ndarray, *, genres: tuple[str, ...]) -> np.ndarray:
+    """Class probabilities [n, len(genres)] in float32 as the Keras models give them, one
+    column per genre of `genres` (0 for a genre absent from the training set)."""
+    probs = np.zeros((len(x), len(genres)), dtype="float64")
     columns = [genres.index(g) for g in model.classes_]
     probs[:, columns] = model.predict_proba(x.astype("float64"))
-    frame = rows[ID_COLUMNS].reset_index(drop=True)
-    frame["predicted"] = [genres[i] for i in probs.argmax(axis=1)]
-    for i, genre in enumerate(genres):
-        frame[f"prob_{genre}"] = probs[:, i].astype("float32")  # as the Keras models give
-    return frame
+    return probs.astype("float32")
 
 
 def predict_test(model: Pipeline, inputs: Inputs) -> pd.DataFrame:
     """Predictions of the test clips (not the `excluded` ones of a filtered split)."""
     test = (inputs.rows["subset"] == "test").to_numpy()
-    return predictions_frame(model, inputs.x[test], inputs.rows[test], genres=inputs.genres)
+    probs = probabilities(model, inputs.x[test], genres=inputs.genres)
+    return table(inputs.rows[test], probs, genres=inputs.genres)
 
 
 def save(model: Pipeline, path: str | Path) -> None:

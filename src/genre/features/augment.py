@@ -1,22 +1,8 @@
-"""Data augmentation: which variants of each track to make (the manifest), and making one.
+"""Data augmentation: the manifest (which variants of each track to make) and making one.
 
-The augment stage only plans: it writes one manifest row per clip (originals included) with
-the transform and its drawn parameter. No audio is written: the featurize stage makes each clip
-in memory from its row, where the features are computed, and `genre listen` renders it as audio
-(`apply()`).
-
-Transforms (each keeps the clip's length):
-- noise: white Gaussian noise at a signal-to-noise ratio of `snr_db` dB;
-- shift: a CIRCULAR time shift by `shift_s` seconds (np.roll: what falls off one end comes
-  back at the other), positive = later;
-- stretch: librosa's phase-vocoder time stretch at `stretch_rate` (> 1 faster, < 1 slower),
-  cropped or zero-padded back to the original length. The featurize stage makes it in the
-  spectral domain (`stretch_frames`): the phase vocoder's own output frames, whose magnitudes
-  are the track's interpolated at t x rate, ARE the stretched clip's spectrogram, so it takes
-  them (and the zero-crossing rate likewise) instead of resynthesising audio only to transform
-  it again. Rendered as audio (`apply`, genre.spectral.time_stretch), the vocoder's frames
-  overlap with phases that do not quite agree, so that audio's own spectrogram is a slightly
-  smeared version of them.
+The augment stage only plans, one manifest row per clip; featurize makes each clip in memory
+where its features are computed, and `genre listen` renders it as audio (`apply`). Noise and
+shift are made as audio, a time stretch from the track's frames (docs/features.md says why).
 """
 
 import itertools
@@ -25,10 +11,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from genre import spectral
 from genre.audio import fit_length
 from genre.errors import GenreError
+from genre.features import spectral
 from genre.params import AugmentParams
+from genre.paths import INDEX
 
 TRANSFORMS = ("noise", "shift", "stretch")
 COLUMNS = [
@@ -138,7 +125,7 @@ def stretch(samples: np.ndarray, *, rate: float) -> np.ndarray:
 def stretch_frames(magnitude: np.ndarray, zcr: np.ndarray, row: Mapping):
     """The stretched clip a manifest row describes, made from its track's frames: the
     magnitude spectrogram [frames, bins] and zero-crossing rate [frames] of the stretch, as the
-    phase vocoder makes them (genre.spectral.stretched_frames), with the track's frame count.
+    phase vocoder makes them (spectral.stretched_frames), with the track's frame count.
     The ZCR is interpolated like the magnitudes: a pitch-keeping stretch keeps each frame's
     crossing rate and moves it to t x rate."""
     if row["transform"] != "stretch":
@@ -166,15 +153,13 @@ def _param(row: Mapping, column: str) -> float:
 
 def _check_index(index: pd.DataFrame) -> None:
     if index.empty:
-        raise GenreError("data/raw/index.csv lists no tracks: run `dvc repro download`")
+        raise GenreError(f"{INDEX} lists no tracks: run `dvc repro download`")
     if index["track_id"].isna().any() or index["genre"].isna().any():
-        raise GenreError(
-            "data/raw/index.csv has rows without track_id or genre: run `dvc repro download`"
-        )
+        raise GenreError(f"{INDEX} has rows without track_id or genre: run `dvc repro download`")
     duplicated = index["track_id"][index["track_id"].duplicated()]
     if not duplicated.empty:
         raise GenreError(
-            f"data/raw/index.csv lists track {duplicated.iloc[0]} twice: run `dvc repro download`"
+            f"{INDEX} lists track {duplicated.iloc[0]} twice: run `dvc repro download`"
         )
 
 

@@ -1,22 +1,18 @@
 """`genre listen CLIP_ID...`: render augmented clips as WAV files, to hear what augment does.
 
-Reads data/augmented/manifest.csv and data/raw/index.csv (run from the project folder after
-`dvc repro augment`), applies each clip's transform with genre.augment.apply, and writes
-<out>/<clip_id>.wav at data.sample_rate.
+Run from the project folder after `dvc repro augment`: each clip of the manifest is made from
+its track as featurize makes it, and written as <out>/<clip_id>.wav at data.sample_rate.
 """
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from genre import params
-from genre.audio import read, write_wav
-from genre.augment import COLUMNS, apply
 from genre.errors import GenreError
-from genre.files import read_csv
 from genre.paths import INDEX, MANIFEST, RAW_DIR
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +48,10 @@ def run(args: argparse.Namespace) -> None:
         raise GenreError(f"--random must be 0 or more, got {args.random}")
     if not args.clip_ids and not args.random:
         raise GenreError("name clip ids (see data/augmented/manifest.csv) or use --random N")
+    from genre import params
+    from genre.features.augment import COLUMNS
+    from genre.files import read_csv
+
     sample_rate = params.load("data").sample_rate
     manifest = read_csv(MANIFEST, columns=COLUMNS, made_by="augment")
     index = read_csv(INDEX, columns=["track_id", "path"], made_by="download")
@@ -61,9 +61,12 @@ def run(args: argparse.Namespace) -> None:
 
 
 def choose(
-    manifest: pd.DataFrame, clip_ids: list[str], *, random: int = 0, seed: int | None = None
-) -> pd.DataFrame:
+    manifest: "pd.DataFrame", clip_ids: list[str], *, random: int = 0, seed: int | None = None
+) -> "pd.DataFrame":
     """The manifest rows of clip_ids (in that order), then `random` augmented ones."""
+    import numpy as np
+    import pandas as pd
+
     by_id = manifest.set_index("clip_id", drop=False)
     unknown = [c for c in clip_ids if c not in by_id.index]
     if unknown:
@@ -80,9 +83,12 @@ def choose(
 
 
 def render(
-    rows: pd.DataFrame, index: pd.DataFrame, *, out_dir: Path, sample_rate: int
+    rows: "pd.DataFrame", index: "pd.DataFrame", *, out_dir: Path, sample_rate: int
 ) -> list[tuple[Path, str]]:
     """Write each row's clip to out_dir/<clip_id>.wav; return (path, description) pairs."""
+    from genre.audio import read, write_wav
+    from genre.features.augment import apply
+
     paths = dict(zip(index["track_id"], index["path"], strict=True))
     missing = [t for t in rows["track_id"] if t not in paths]
     if missing:
@@ -95,11 +101,11 @@ def render(
         samples = read(RAW_DIR / paths[row["track_id"]], sample_rate=sample_rate).samples
         path = out_dir / f"{row['clip_id']}.wav"
         write_wav(path, apply(samples, row, sample_rate=sample_rate), sample_rate=sample_rate)
-        written.append((path, describe(row)))
+        written.append((path, transform_label(row)))
     return written
 
 
-def describe(row: pd.Series) -> str:
+def transform_label(row: "pd.Series") -> str:
     """One line saying what was done to the track, e.g. 'noise at 14.2 dB SNR'."""
     transform = row["transform"]
     if transform == "noise":

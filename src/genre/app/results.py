@@ -1,4 +1,4 @@
-"""`python -m genre.results [metrics/report.json]`: the README's results table, from the report
+"""`python -m genre.app.results [metrics/report.json]`: the README's results table, from the report
 `evaluate` writes, so every figure in it can be regenerated (scores with 95% intervals).
 """
 
@@ -8,16 +8,10 @@ from pathlib import Path
 
 from genre.errors import GenreError, run_cli
 from genre.evaluation import models_of
+from genre.models import registry
 from genre.paths import REPORT
 
-NAMES = {
-    "baseline": "baseline (logistic regression)",
-    "mlp": "MLP",
-    "rnn": "simple RNN",
-    "lstm": "LSTM",
-    "bilstm": "BiLSTM",
-    "ensemble": "**ensemble**",
-}
+NAMES = {"baseline": "baseline (logistic regression)", "ensemble": "**ensemble**"}
 COLUMNS = (  # (scope, score, header)
     ("test", "accuracy", "accuracy"),
     ("test", "macro_recall", "macro recall"),
@@ -32,6 +26,13 @@ def with_interval(scores: dict, key: str) -> str:
     return f"{scores[key]:.3f} [{low:.2f}, {high:.2f}]"
 
 
+def title(model: str) -> str:
+    """How the table names a model: the registry's title of an architecture."""
+    if model in NAMES:
+        return NAMES[model]
+    return registry.get(model).title if model in registry.names() else model
+
+
 def markdown(report: dict) -> str:
     """The table (one row per model) and the test tracks per genre, as Markdown."""
     lines = [
@@ -43,7 +44,7 @@ def markdown(report: dict) -> str:
             with_interval(report[name][scope], key) if scope in report[name] else "–"
             for scope, key, _ in COLUMNS
         ]
-        lines.append(f"| {NAMES.get(name, name)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {title(name)} | " + " | ".join(cells) + " |")
     tracks = ", ".join(f"{g} {n}" for g, n in report["test_tracks_per_genre"].items())
     lines += ["", f"Test tracks per genre: {tracks}."]
     if report["absent_genres"]:

@@ -1,0 +1,1 @@
+"""What users run: `genre predict`, `genre listen`, `genre serve` and the results table."""
