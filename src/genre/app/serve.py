@@ -12,7 +12,8 @@ when it was trained on the synthetic default. Bad input (not audio, empty, too s
 too loud, over --max-mb, no models yet) gets one message on the page; the server goes on.
 
 Uploads go only to a temporary folder that is emptied as the server runs and removed when it
-stops. Gradio's analytics and share links are off: the server makes no outside connection.
+stops. Gradio's analytics and share links are off, and a request that would make it fetch a
+URL is refused (genre.app.guard): the server makes no outside connection.
 """
 
 import argparse
@@ -335,6 +336,15 @@ def run(args: argparse.Namespace) -> None:
     print(f"genre serve: {first}", flush=True)
     with tempfile.TemporaryDirectory(prefix="genre-serve-") as uploads:
         os.environ["GRADIO_TEMP_DIR"] = uploads  # read by Gradio at import
+        import gradio.queueing
+        import gradio.route_utils
+        import gradio.routes
+        import gradio.utils
+        from starlette.middleware import Middleware
+
+        from genre.app.guard import NoOutsideFetches, one_line_tracebacks
+
+        one_line_tracebacks(gradio.queueing, gradio.routes, gradio.route_utils, gradio.utils)
         page = build_page(service)
         page.queue(max_size=QUEUE_SIZE)
         try:
@@ -349,6 +359,7 @@ def run(args: argparse.Namespace) -> None:
                 mcp_server=False,
                 enable_monitoring=False,
                 footer_links=["api"],
+                app_kwargs={"middleware": [Middleware(NoOutsideFetches)]},
             )
         except OSError:  # Gradio: "Cannot find empty port in range ..."
             raise GenreError(
