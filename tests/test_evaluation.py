@@ -327,7 +327,9 @@ def vote_and_add_baseline(project) -> None:
     """The ensemble's and the baseline's predictions beside the four models' (no training)."""
     folder = project / "data/predictions"
     frames = {a: pd.read_parquet(folder / f"{a}.parquet") for a in registry.names()}
-    vote_tables(frames, dict.fromkeys(registry.names(), 1.0)).to_parquet(folder / "ensemble.parquet")
+    vote_tables(frames, dict.fromkeys(registry.names(), 1.0)).to_parquet(
+        folder / "ensemble.parquet"
+    )
     baseline = frames["mlp"].assign(predicted=["blues", "jazz", "jazz", "jazz", "rock", "rock"])
     baseline.to_parquet(folder / "baseline.parquet")
 

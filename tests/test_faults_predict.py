@@ -16,7 +16,6 @@ import soundfile as sf
 from test_predict import PARAMS_YAML, SR, build_models, noise, run_predict, write
 
 from genre import audio
-from genre.app import predict
 from genre.features import extraction
 
 
@@ -70,7 +69,9 @@ def test_each_bad_file_gets_its_line_and_every_good_file_an_answer(capsys, proje
 def test_checks_come_before_feature_extraction(capsys, project, tmp_path, monkeypatch):
     calls = []
     real = extraction.song_features
-    monkeypatch.setattr(extraction, "song_features", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        extraction, "song_features", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     (tmp_path / "a_folder.wav").mkdir()
     files = [path for path, _ in bad_inputs(tmp_path).values()]
     code, out, err = run_predict(capsys, project, *files)

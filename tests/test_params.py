@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from genre import params
-from genre.models import registry
 from genre.errors import GenreError
+from genre.models import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 

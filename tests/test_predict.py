@@ -30,8 +30,8 @@ from genre.app.predict import (
 from genre.audio import write_wav
 from genre.errors import GenreError
 from genre.features.extraction import song_features, split_windows
-from genre.features.layout import FeatureSettings
 from genre.features.handcrafted import FEATURE_NAMES, clip_features, estimate_tuning
+from genre.features.layout import FeatureSettings
 from genre.files import md5sum, write_json
 from genre.models import modelset, registry
 from genre.params import DataParams, FeaturizeParams
@@ -262,7 +262,9 @@ def assert_predict_features_equal_featurize(root: Path, tracks: dict[str, Path],
     staged = featurize_stage(root, tracks, duration_s=duration_s)
     data = DataParams(duration_s=duration_s, sample_rate=SR)
     for track_id, path in tracks.items():
-        summary, sequence = file_features(path, settings=FeatureSettings(data.sample_rate, data.duration_s, FeaturizeParams()))
+        summary, sequence = file_features(
+            path, settings=FeatureSettings(data.sample_rate, data.duration_s, FeaturizeParams())
+        )
         assert summary.shape == (1, 44)  # one window: <= 1.5 training clips
         np.testing.assert_array_equal(summary[0], staged[track_id][0], err_msg=track_id)
         np.testing.assert_array_equal(sequence[0], staged[track_id][1], err_msg=track_id)

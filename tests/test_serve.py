@@ -328,7 +328,9 @@ def test_about_real_data_has_no_warning(tmp_path):
     class Set:
         description = {"data": {"source": "gtzan", "index_md5": "0123456789ab"}, "weights": {}}
 
-    about = model_set_markdown(Set(), choice="lstm", models_dir=tmp_path, report=tmp_path / "r.json")
+    about = model_set_markdown(
+        Set(), choice="lstm", models_dir=tmp_path, report=tmp_path / "r.json"
+    )
     assert about.startswith("**Answering: lstm**, trained on `gtzan` data (index md5 `01234567`)")
     assert "synthetic" not in about
 

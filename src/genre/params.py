@@ -227,7 +227,9 @@ class EnsembleParams(Section):
         listed model that is not among them, or when every weight is 0."""
         unknown = [m for m in self.weights if m not in models]
         if unknown:
-            _fail("ensemble.weights", f"names {unknown[0]!r}, not a model: one of {', '.join(models)}")
+            _fail(
+                "ensemble.weights", f"names {unknown[0]!r}, not a model: one of {', '.join(models)}"
+            )
         full = {m: self.weights.get(m, 1.0) for m in models}
         if sum(full.values()) <= 0:
             _fail("ensemble.weights", "must have at least one weight above 0")

@@ -132,9 +132,7 @@ def _make_reproducible(path: Path) -> None:
             archive.writestr(fixed, data)
 
 
-def load(
-    path: str | Path, *, made_by: str | None = None, genres: int | None = None
-) -> keras.Model:
+def load(path: str | Path, *, made_by: str | None = None, genres: int | None = None) -> keras.Model:
     """Load a saved model, with one clear error when it is missing or unreadable, or (given
     `genres`, the count its description lists) when it has another number of outputs."""
     path = Path(path)
