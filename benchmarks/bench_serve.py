@@ -28,6 +28,7 @@ import numpy as np
 
 from genre import GENRES, params
 from genre.errors import GenreError, run_cli
+from genre.features.layout import FeatureSettings
 from genre.models import modelset, registry
 from genre.paths import MODELS_DIR
 
@@ -42,7 +43,8 @@ def fabricate_models(folder: Path) -> Path:
     from genre.models.networks import build, save
 
     data, featurize = params.load("data"), params.load("featurize")
-    model, weights = params.load("model"), params.load("ensemble").weights
+    model = params.load("model")
+    weights = params.load("ensemble").weights_for(registry.names())
     rng = np.random.default_rng(0)
     for name in ("index.csv", "split.csv"):
         (folder / name).write_text("fabricated\n")
@@ -50,9 +52,8 @@ def fabricate_models(folder: Path) -> Path:
     models_dir.mkdir()
     descriptions = {}
     for arch in registry.names():
-        shape = modelset.input_shape(
-            arch, sample_rate=data.sample_rate, duration_s=data.duration_s, featurize=featurize
-        )
+        settings = FeatureSettings(data.sample_rate, data.duration_s, featurize)
+        shape = settings.input_shape(sequences=registry.get(arch).sequences)
         path = modelset.model_path(arch, models_dir)
         x = rng.normal(size=(16, *shape))
         save(build(arch, train_x=x, params=model, genres=GENRES), path)

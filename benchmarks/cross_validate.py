@@ -45,10 +45,11 @@ from tqdm import tqdm  # noqa: E402
 
 from genre import params  # noqa: E402
 from genre.errors import GenreError, run_cli  # noqa: E402
-from genre.evaluation import prob_columns, scores, soft_vote  # noqa: E402
-from genre.models import registry
+from genre.evaluation import scores  # noqa: E402
+from genre.models import registry  # noqa: E402
 from genre.models.inputs import Inputs, labels  # noqa: E402
-from genre.paths import ID_COLUMNS, PARAMS, SEQUENCES, SUMMARY  # noqa: E402
+from genre.models.voting import vote_tables  # noqa: E402
+from genre.paths import ID_COLUMNS, SEQUENCES, SUMMARY  # noqa: E402
 
 BASELINE = "baseline"
 MODELS = (BASELINE, *registry.names(), "ensemble")
@@ -84,7 +85,7 @@ def load_features(project: Path) -> Features:
 def featurize_local(folder: Path, *, factor: float, workdir: Path) -> Path:
     """A project folder in workdir with `folder` downloaded (data.source local), augmented by
     `factor` and featurized, by the pipeline's own stages (default params otherwise)."""
-    settings = params.read_yaml(PARAMS) if PARAMS.is_file() else {}
+    settings = params.read_yaml() if params.PARAMS_PATH.is_file() else {}
     settings.setdefault("data", {}).update(source="local", local_path=str(folder.resolve()))
     settings.setdefault("augment", {})["factor"] = factor
     yaml = YAML()
@@ -163,29 +164,24 @@ def run_fold(features: Features, test: np.ndarray, *, sections: dict, models) ->
     for arch in registry.names():
         if arch in models or neural:
             keras.backend.clear_session()
-            x = features.summary if arch == "mlp" else features.sequences
+            x = features.sequences if registry.get(arch).sequences else features.summary
             result = training.train(
                 arch, Inputs(x, rows), model_params=sections["model"], train_params=tp
             )
             predictions[arch] = result.predictions
             if "ensemble_val" in models:
-                frame = training.predictions_frame(
-                    result.model,
-                    x[~test][val],
-                    train_rows[val],
-                    batch_size=tp.batch_size,
-                    genres=genres,
-                )
-                val_probs[arch] = frame[prob_columns(genres)].to_numpy("float64")
+                probs = training.predict(result.model, x[~test][val], batch_size=tp.batch_size)
+                val_probs[arch] = probs.astype("float64")
     votes = {a: predictions[a] for a in registry.names() if a in predictions}
     if "ensemble" in models:
-        predictions["ensemble"] = soft_vote(votes, sections["ensemble"].weights)
+        weights = sections["ensemble"].weights_for(registry.names())
+        predictions["ensemble"] = vote_tables(votes, weights)
     if "ensemble_val" in models:
         weights = validation_weights(val_probs, labels(train_rows["genre"][val], genres=genres))
-        predictions["ensemble_val"] = soft_vote(votes, weights)
+        predictions["ensemble_val"] = vote_tables(votes, weights)
     if "ensemble+baseline" in models:
         with_baseline = {**votes, BASELINE: predictions[BASELINE]}
-        predictions["ensemble+baseline"] = soft_vote(
+        predictions["ensemble+baseline"] = vote_tables(
             with_baseline, dict.fromkeys(with_baseline, 1.0)
         )
     return {name: predictions[name] for name in models}
