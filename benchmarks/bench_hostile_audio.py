@@ -1,13 +1,16 @@
 """Peak memory and time of decoding hostile audio files, each in a fresh process.
 
-    python benchmarks/bench_hostile_audio.py                       # this checkout's src/
-    python benchmarks/bench_hostile_audio.py --src /work/main/src  # another copy, to compare
+    python benchmarks/bench_hostile_audio.py                   # this checkout's src/
+    python benchmarks/bench_hostile_audio.py --src OTHER/src   # another copy, to compare
+    python benchmarks/bench_hostile_audio.py --long            # and 20 / 25 minute songs
 
-Each file is small on disk; its header is what is hostile (a 40 KB WAV at 8 Hz decodes to
-42 minutes at 22050 Hz). A case runs `genre.audio.read` (what every reader uses) or
+The hostile files are small on disk; their header is what is hostile (a 40 KB WAV at 8 Hz
+decodes to 42 minutes at 22050 Hz). A case runs `genre.audio.read` (what every reader uses) or
 `genre.predict.file_features` (what `genre predict` and the page do before the models: decode,
 check, features) in its own process and prints that process's peak resident memory (ru_maxrss),
-the wall time and the first line of the outcome. A 30 s clip of noise is the reference.
+the wall time and the first line of the outcome. A 30 s clip of noise is the reference (its
+`predict` peak is mostly the imports); --long adds a song at predict's default limit (20
+minutes, the most a song may cost) and one over it (25 minutes, refused by its header).
 """
 
 import argparse
@@ -41,17 +44,22 @@ finally:
 """
 
 
-def hostile_files(folder: Path) -> dict[str, Path]:
-    """name -> file: 40 KB of 16-bit noise at 8 Hz and 2 Hz, and a 30 s reference clip."""
+def hostile_files(folder: Path, *, long: bool) -> dict[str, Path]:
+    """name -> file: 40 KB of 16-bit noise at 8 Hz and 2 Hz, a 30 s reference clip, and with
+    `long` songs of 20 and 25 minutes."""
     rng = np.random.default_rng(0)
-    noise = rng.uniform(-0.5, 0.5, 20_000)  # 40 KB as 16-bit mono
     files = {}
     for rate in (8, 2):
         files[f"40 KB WAV at {rate} Hz"] = folder / f"rate{rate}.wav"
-        sf.write(files[f"40 KB WAV at {rate} Hz"], noise, rate, subtype="PCM_16")
-    files["30 s clip at 22050 Hz (reference)"] = folder / "reference.wav"
-    sf.write(files["30 s clip at 22050 Hz (reference)"], rng.uniform(-0.5, 0.5, 30 * 22050),
-             22050, subtype="PCM_16")  # fmt: skip
+        sf.write(files[f"40 KB WAV at {rate} Hz"], rng.uniform(-0.5, 0.5, 20_000), rate)
+    songs = {"30 s clip at 22050 Hz (reference)": 0.5}
+    if long:
+        songs |= {"20 min song (the default limit)": 20, "25 min song (over the limit)": 25}
+    for name, minutes in songs.items():
+        files[name] = folder / f"{minutes}min.wav"
+        with sf.SoundFile(files[name], "w", 22050, 1, subtype="PCM_16") as out:
+            for _ in range(round(minutes * 2)):  # 30 s at a time
+                out.write(rng.uniform(-0.5, 0.5, 30 * 22050))
     return files
 
 
@@ -76,11 +84,12 @@ def measure(file: Path, how: str, *, src: Path, timeout: float) -> tuple[str, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", type=Path, default=SRC, help="the genre package's src folder")
-    parser.add_argument("--timeout", type=float, default=300.0, help="per case, seconds")
+    parser.add_argument("--timeout", type=float, default=600.0, help="per case, seconds")
+    parser.add_argument("--long", action="store_true", help="add 20 and 25 minute songs")
     args = parser.parse_args()
     print(f"src: {args.src}")
     with tempfile.TemporaryDirectory() as tmp:
-        for name, file in hostile_files(Path(tmp)).items():
+        for name, file in hostile_files(Path(tmp), long=args.long).items():
             for how in ("read", "predict"):
                 outcome, peak, seconds = measure(file, how, src=args.src, timeout=args.timeout)
                 print(f"{name:36} {how:8} peak {peak:6.0f} MiB {seconds:6.1f} s  {outcome}")
