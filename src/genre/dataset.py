@@ -33,6 +33,10 @@ ARCHIVES = {  # source -> mirrors, tried in order (gtzan's are also checked by c
     "gtzan": remote.GTZAN_MIRRORS,
     "gtzan-mini": remote.GTZAN_MINI_MIRRORS,
 }
+LIMITS = {  # source -> what its archive may hold when extracted (genre.sources.remote.Limits)
+    "gtzan": remote.GTZAN_LIMITS,
+    "gtzan-mini": remote.GTZAN_MINI_LIMITS,
+}
 
 
 def build(out_dir: Path, data: DataParams, *, cache_dir: Path | None = None) -> local.Imported:
@@ -57,6 +61,7 @@ def build(out_dir: Path, data: DataParams, *, cache_dir: Path | None = None) -> 
         ARCHIVES[data.source],
         out_dir,
         sample_rate=data.sample_rate,
+        limits=LIMITS[data.source],
         cache_dir=cache_dir,
         expected=remote.gtzan_lengths() if data.source == "gtzan" else None,
     )
