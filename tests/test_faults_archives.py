@@ -321,17 +321,51 @@ def truncated_gz(tmp_path):
     return path
 
 
+def zip_version_99(tmp_path):
+    path = stored_zip(tmp_path / "version.zip")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<B", data, data.find(b"PK\x01\x02") + 6, 99)  # version needed: 9.9
+    path.write_bytes(bytes(data))
+    return path
+
+
+def corrupt_member(method: int):
+    def build(tmp_path):
+        path = tmp_path / f"method{method}.zip"
+        with zipfile.ZipFile(path, "w", method) as zf:
+            zf.writestr("a/x.txt", bytes(range(256)) * 64)
+        data = bytearray(path.read_bytes())
+        start = data.find(b"PK\x03\x04") + 30 + len("a/x.txt")
+        data[start + 8 : start + 40] = b"\xa5" * 32  # inside the compressed data
+        path.write_bytes(bytes(data))
+        return path
+
+    build.__name__ = f"corrupt_{zipfile.compressor_names[method]}_member"
+    return build
+
+
+def bad_gzip_header(tmp_path):
+    path = tmp_path / "header.tar.gz"
+    path.write_bytes(b"\x1f\x8b\x09" + bytes(100))  # compression method 9: not deflate
+    return path
+
+
 HOSTILE = {  # builder -> what the line says (the exception inside, for the reader)
     encrypted: "holds an encrypted member 'gtzan_mini-main/README.md', which cannot be read",
     unknown_method: "member 'gtzan_mini-main/README.md' uses compression method 99",
-    bad_utf8_name: "the archive is truncated or corrupt ('utf-8' codec",  # UnicodeDecodeError
+    bad_utf8_name: "corrupt (a malformed header: 'utf-8' codec can't",  # UnicodeDecodeError
     bad_crc: "the archive is truncated or corrupt (Bad CRC-32",  # BadZipFile, while extracting
-    pax_sparse_size: "the archive is truncated or corrupt (invalid literal for int()",  # ValueError
-    sparse_cut_short: "the archive is truncated or corrupt (",  # IndexError inside tarfile
+    pax_sparse_size: "corrupt (a malformed header: invalid literal for int()",  # ValueError
+    sparse_cut_short: "corrupt (a malformed header: index out of range)",  # IndexError
     negative_size: "the archive is truncated or corrupt (member 'a/x.txt' has a negative size)",
     corrupt_bz2: "the archive is truncated or corrupt (Invalid data stream)",  # OSError (bz2)
     xz_tar: "is compressed in a way that cannot be read (xz-compressed tar archives",
     truncated_gz: "the archive is truncated or corrupt (Compressed file ended",  # EOFError
+    zip_version_99: "uses a zip feature that cannot be read (zip file version 9.9)",
+    corrupt_member(zipfile.ZIP_DEFLATED): "truncated or corrupt (Error -3 while decompressing",
+    corrupt_member(zipfile.ZIP_LZMA): "the archive is truncated or corrupt (",  # LZMAError
+    corrupt_member(zipfile.ZIP_BZIP2): "the archive is truncated or corrupt (",  # OSError
+    bad_gzip_header: "the archive is truncated or corrupt (Unknown compression method)",
 }
 
 

@@ -327,6 +327,9 @@ def test_other_paths_say_what_they_are(tmp_path):
         str(tmp_path / "gone.wav"): f"{tmp_path}/gone.wav: file not found",
         str(tmp_path / "dangling.wav"): f"{tmp_path}/dangling.wav: file not found",
         str(tmp_path / "real.wav" / "x"): f"{tmp_path}/real.wav/x: file not found",
+        "a\0b.wav": f"{printable('a' + chr(0) + 'b.wav')}: not a file name (it holds a NUL "
+        "character)",
+        "x" * 300 + ".wav": f"{'x' * 300}.wav: cannot be read (File name too long): check the path",
     }
     for path, message in cases.items():
         with pytest.raises(GenreError) as err:

@@ -105,6 +105,8 @@ def check_regular_file(path: str | Path) -> str:
     name = printable(path)
     try:
         mode = os.stat(path).st_mode
+    except ValueError:  # "embedded null byte": no file can have that name
+        raise GenreError(f"{name}: not a file name (it holds a NUL character)") from None
     except OSError as err:
         if err.errno in (errno.ENOENT, errno.ENOTDIR):
             raise GenreError(f"{name}: file not found") from None

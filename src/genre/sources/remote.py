@@ -271,6 +271,8 @@ def extract(
             _extract_tar(archive, dest, limits=limits, keep=keep)
     except ARCHIVE_ERRORS as err:
         text = str(err).strip() or type(err).__name__
+        if isinstance(err, (ValueError, IndexError, OverflowError, struct.error)):
+            text = f"a malformed header: {text}"  # Python's own errors, from deep inside
         what = "is truncated or corrupt"
         if isinstance(err, RuntimeError) and "password" in text:
             what = "holds an encrypted member"
