@@ -542,9 +542,9 @@ def test_predict_uses_the_models_settings_not_the_workspace_params(
     assert code == 0, err
     seen = []
 
-    def recording(file, *, data, featurize):
+    def recording(file, *, data, featurize, **bounds):
         seen.append((data.sample_rate, data.duration_s, featurize))
-        return file_features(file, data=data, featurize=featurize)
+        return file_features(file, data=data, featurize=featurize, **bounds)
 
     monkeypatch.setattr("genre.predict.file_features", recording)
     workspace = tmp_path / "workspace"
