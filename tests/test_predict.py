@@ -548,9 +548,9 @@ def test_predict_uses_the_models_settings_not_the_workspace_params(
     assert code == 0, err
     seen = []
 
-    def recording(file, *, settings):
+    def recording(file, *, settings, **bounds):
         seen.append((settings.sample_rate, settings.duration_s, settings.featurize))
-        return file_features(file, settings=settings)
+        return file_features(file, settings=settings, **bounds)
 
     monkeypatch.setattr("genre.app.predict.file_features", recording)
     workspace = tmp_path / "workspace"

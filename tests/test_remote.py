@@ -25,6 +25,7 @@ SR = 22050
 GENRES3 = ("blues", "jazz", "rock")
 TINY_LENGTHS = {f"{g}.0000{n}": SR for g in GENRES3 for n in range(2)}  # gtzan_tar's clips
 SAMPLE = Path(__file__).parents[1] / ".." / "shared" / "gtzan-sample"
+LIMITS = remote.GTZAN_MINI_LIMITS  # the tiny archives here are far within them
 
 
 def clip_bytes(*, seconds=1.0, sample_rate=SR, fmt="AU", freq=440.0) -> bytes:
@@ -167,6 +168,7 @@ def test_gtzan_mini_zip_layout_is_found(server, tmp_path):
         tmp_path / "raw",
         known_hash=md5(archive),
         sample_rate=16000,
+        limits=LIMITS,
         cache_dir=tmp_path / "cache",
     )
     written = sorted(
@@ -205,6 +207,7 @@ def test_truncated_archive_is_a_clear_error(server, tmp_path):
             out,
             known_hash=md5(folder / "cut.tar.gz"),
             sample_rate=SR,
+            limits=LIMITS,
             cache_dir=tmp_path / "cache",
         )
     assert not out.exists()
@@ -214,14 +217,14 @@ def test_truncated_zip_is_a_clear_error(tmp_path):
     whole = mini_zip(tmp_path / "whole.zip").read_bytes()
     (tmp_path / "cut.zip").write_bytes(whole[: len(whole) // 2])
     with pytest.raises(GenreError, match=r"cut\.zip: the archive is truncated or corrupt"):
-        remote.extract(tmp_path / "cut.zip", tmp_path / "out")
+        remote.extract(tmp_path / "cut.zip", tmp_path / "out", limits=LIMITS)
 
 
 def test_extraction_failure_is_a_clear_error(tmp_path):
     archive = gtzan_tar(tmp_path / "genres.tar.gz")
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(GenreError, match=r"cannot extract .*genres\.tar\.gz into .*file \("):
-        remote.extract(archive, tmp_path / "file")
+        remote.extract(archive, tmp_path / "file", limits=LIMITS)
 
 
 def _symlink_zip_info(name: str, mode: int) -> zipfile.ZipInfo:
@@ -257,7 +260,7 @@ def test_unsafe_tar_members_are_refused_before_anything_is_extracted(tmp_path, e
     dest = tmp_path / "deep" / "out"
     dest.mkdir(parents=True)
     with pytest.raises(GenreError, match=rf"unsafe archive member '.*': it {why}.*; refusing"):
-        remote.extract(archive, dest)
+        remote.extract(archive, dest, limits=LIMITS)
     assert not any(dest.iterdir())
     assert not (tmp_path / "deep" / "evil.txt").exists() and not (tmp_path / "evil.txt").exists()
 
@@ -278,7 +281,7 @@ def test_unsafe_zip_members_are_refused(tmp_path, info, why):
     dest = tmp_path / "out"
     dest.mkdir()
     with pytest.raises(GenreError, match=rf"unsafe archive member .*: it {why}"):
-        remote.extract(archive, dest)
+        remote.extract(archive, dest, limits=LIMITS)
     assert not any(dest.iterdir()) and not (tmp_path / "evil.txt").exists()
 
 
@@ -329,6 +332,7 @@ def test_an_archive_of_a_bad_genre_name_names_the_file_inside_the_archive(server
             tmp_path / "raw",
             known_hash=md5(archive),
             sample_rate=SR,
+            limits=LIMITS,
             cache_dir=tmp_path / "cache",
         )
 
@@ -369,6 +373,7 @@ def import_tiny(mirrors, tmp_path, **kwargs):
         mirrors,
         tmp_path / "raw",
         sample_rate=SR,
+        limits=LIMITS,
         cache_dir=tmp_path / "cache",
         expected=kwargs.pop("expected", TINY_LENGTHS),
         **kwargs,
@@ -437,7 +442,7 @@ def test_only_the_clip_members_are_extracted(tmp_path):
     with tarfile.open(archive) as tf:
         names = tf.getnames()
     assert any("._" in n for n in names)
-    remote.extract(archive, tmp_path / "out", keep=remote.is_gtzan_clip)
+    remote.extract(archive, tmp_path / "out", limits=LIMITS, keep=remote.is_gtzan_clip)
     got = sorted(
         p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")
     )

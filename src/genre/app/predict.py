@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from genre.audio import LONGEST_SONG_S
 from genre.errors import GenreError, describe_os_error, native_stderr_hidden, printable
 from genre.features.layout import FeatureSettings
 from genre.models import registry
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 MIN_SECONDS = 3.0  # shorter audio holds too little music to tell a genre
+MAX_MINUTES = LONGEST_SONG_S / 60  # default --max-minutes: longer songs are refused unread
 SILENCE_PEAK = 1e-4  # -80 dBFS: quieter than any recording's noise floor
 TOP = 3
 
@@ -88,6 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=MODELS_DIR,
         help="trained models and their descriptions (the feature settings); default: models/",
     )
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=MAX_MINUTES,
+        help="longest song to classify, in minutes (default: %(default)g); longer is refused",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON list instead")
 
 
@@ -95,14 +103,20 @@ def run(args: argparse.Namespace) -> None:
     """Classify each file; a bad file gets its own `error:` line and exit code 1 at the end."""
     from tqdm import tqdm
 
+    from genre.audio import TooLong
+
+    if not args.max_minutes > 0:
+        raise GenreError(f"--max-minutes {args.max_minutes:g}: must be above 0")
     model_set = load_model_set(args.models_dir, choice=args.model)
     answers, failed = [], 0
     for file in tqdm(args.files, desc="predict", unit="file", disable=None, leave=False):
         try:
-            result = predict_file(file, model_set=model_set)
+            result = predict_file(file, model_set=model_set, max_seconds=args.max_minutes * 60)
         except Exception as err:  # noqa: BLE001 - one bad file never sinks the batch
             failed += 1
             reason = file_error(file, err)
+            if isinstance(err, TooLong):
+                reason += ", or raise --max-minutes"
             tqdm.write(f"error: {reason}", file=sys.stderr)
             answers.append({"file": printable(file), "error": reason})
             continue
@@ -148,12 +162,14 @@ def load_model_set(models_dir: Path = MODELS_DIR, *, choice: str = registry.ENSE
     )
 
 
-def predict_file(file: str | Path, *, model_set: ModelSet) -> Prediction:
+def predict_file(
+    file: str | Path, *, model_set: ModelSet, max_seconds: float = LONGEST_SONG_S
+) -> Prediction:
     """Decode, featurize (window by window, with the model set's settings) and score one file;
-    GenreError naming the file when it cannot be classified."""
+    GenreError naming the file when it cannot be classified (audio.TooLong: over max_seconds)."""
     from genre.models.voting import soft_vote
 
-    summary, sequence = file_features(file, settings=model_set.features)
+    summary, sequence = file_features(file, settings=model_set.features, max_seconds=max_seconds)
     probabilities = {
         name: model.forward(sequence if model.sequences else summary)
         for name, model in model_set.models.items()
@@ -162,14 +178,17 @@ def predict_file(file: str | Path, *, model_set: ModelSet) -> Prediction:
     return Prediction(str(file), votes, genres=model_set.genres)
 
 
-def file_features(file: str | Path, *, settings: FeatureSettings):
+def file_features(
+    file: str | Path, *, settings: FeatureSettings, max_seconds: float = LONGEST_SONG_S
+):
     """Summaries [windows, dims] and sequences [windows, steps, dims] of an audio file decoded
     to mono at the settings' rate; GenreError naming the file when it is missing, unreadable,
-    shorter than MIN_SECONDS or silent."""
+    longer than max_seconds (refused before it is decoded), shorter than MIN_SECONDS or silent."""
     from genre.audio import read
     from genre.features.extraction import song_features
 
-    samples = read(file, sample_rate=settings.sample_rate).samples  # NaN/inf, peak: checked
+    # NaN/inf, peak, sample rate, length: checked there
+    samples = read(file, sample_rate=settings.sample_rate, max_seconds=max_seconds).samples
     check_playable(samples, name=printable(file), sample_rate=settings.sample_rate)
     try:
         return song_features(samples, settings=settings)

@@ -9,7 +9,8 @@ The page shows the probabilities of every genre as a bar chart, the likeliest ge
 30 s window, and which model set answers: its training data (source and fingerprints), its
 files' date, its test scores with their intervals (metrics/report.json), and a plain warning
 when it was trained on the synthetic default. Bad input (not audio, empty, too short, silent,
-too loud, over --max-mb, no models yet) gets one message on the page; the server goes on.
+too loud, over --max-mb or --max-minutes, no models yet) gets one message on the page; the
+server goes on.
 
 Uploads go only to a temporary folder that is emptied as the server runs and removed when it
 stops. Gradio's analytics and share links are off, and a request that would make it fetch a
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from genre.app.predict import MAX_MINUTES
 from genre.errors import GenreError, printable
 from genre.models import registry
 from genre.paths import MODELS_DIR, REPORT
@@ -53,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-mb", type=float, default=50.0, help="largest upload in MB (default: %(default)g)"
     )
     parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=MAX_MINUTES,
+        help="longest song in minutes (default: %(default)g); longer is refused",
+    )
+    parser.add_argument(
         "--models-dir", type=Path, default=MODELS_DIR, help="trained models (default: models/)"
     )
 
@@ -75,9 +83,16 @@ class Service:
     """The model sets (loaded once per choice, reloaded when their files change) and the
     answer to one upload. Thread-safe: Gradio calls it from worker threads."""
 
-    def __init__(self, *, models_dir: Path = MODELS_DIR, max_bytes: int = 50 * MB):
+    def __init__(
+        self,
+        *,
+        models_dir: Path = MODELS_DIR,
+        max_bytes: int = 50 * MB,
+        max_seconds: float = MAX_MINUTES * 60,
+    ):
         self.models_dir = Path(models_dir)
         self.max_bytes = int(max_bytes)
+        self.max_seconds = float(max_seconds)  # longest song: refused before it is decoded
         self._loaded: dict[str, tuple[tuple, object]] = {}  # choice -> (files' stamp, set)
         self._lock = threading.Lock()
 
@@ -123,7 +138,7 @@ class Service:
                     f"{printable(path)}: {size / MB:.1f} MB is over this server's limit of "
                     f"{self.max_bytes / MB:g} MB: upload a shorter or compressed file"
                 )
-            prediction = predict_file(path, model_set=model_set)
+            prediction = predict_file(path, model_set=model_set, max_seconds=self.max_seconds)
         except Exception as err:  # noqa: BLE001 - one bad upload never stops the page
             if not isinstance(err, (GenreError, OSError)):
                 log.exception("unexpected error on %s", path)
@@ -272,7 +287,8 @@ def build_page(service: Service):
     ) as page:
         gr.Markdown(
             "# What genre is this song?\n"
-            f"Upload a song (WAV, FLAC, MP3, OGG or AU, up to {limit}) or record one. Songs "
+            f"Upload a song (WAV, FLAC, MP3, OGG or AU, up to {limit} and "
+            f"{service.max_seconds / 60:g} minutes) or record one. Songs "
             "longer than one clip are scored window by window and the windows averaged."
         )
         with gr.Row():
@@ -327,11 +343,17 @@ def run(args: argparse.Namespace) -> None:
         raise GenreError(f"--port {args.port}: not a port number (1-65535)")
     if not args.max_mb > 0:
         raise GenreError(f"--max-mb {args.max_mb:g}: must be above 0")
+    if not args.max_minutes > 0:
+        raise GenreError(f"--max-minutes {args.max_minutes:g}: must be above 0")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no telemetry, no version check
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-    service = Service(models_dir=args.models_dir, max_bytes=int(args.max_mb * MB))
+    service = Service(
+        models_dir=args.models_dir,
+        max_bytes=int(args.max_mb * MB),
+        max_seconds=args.max_minutes * 60,
+    )
     first = service.about("ensemble").split("\n\n")[0].replace("**", "").replace("`", "")
     print(f"genre serve: {first}", flush=True)
     with tempfile.TemporaryDirectory(prefix="genre-serve-") as uploads:

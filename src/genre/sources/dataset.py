@@ -27,9 +27,14 @@ from genre.sources import checks, local, remote
 INDEX_COLUMNS = ["track_id", "genre", "path", "seconds", "sample_rate", "md5", "note"]
 SKIPPED_COLUMNS = ["path", "reason"]
 SHOWN_SUSPICIOUS = 20
+SHOWN_NOT_AUDIO = 3  # names shown of the files that are not audio (all are in skipped.csv)
 ARCHIVES = {  # source -> mirrors, tried in order (gtzan's are also checked by content)
     "gtzan": remote.GTZAN_MIRRORS,
     "gtzan-mini": remote.GTZAN_MINI_MIRRORS,
+}
+LIMITS = {  # source -> what its archive may hold when extracted (genre.sources.remote.Limits)
+    "gtzan": remote.GTZAN_LIMITS,
+    "gtzan-mini": remote.GTZAN_MINI_LIMITS,
 }
 
 
@@ -55,6 +60,7 @@ def build(out_dir: Path, data: DataParams, *, cache_dir: Path | None = None) -> 
         ARCHIVES[data.source],
         out_dir,
         sample_rate=data.sample_rate,
+        limits=LIMITS[data.source],
         cache_dir=cache_dir,
         expected=remote.gtzan_lengths() if data.source == "gtzan" else None,
     )
@@ -132,7 +138,12 @@ def report(index: pd.DataFrame, imported: local.Imported, data: DataParams, raw_
         )
     if skipped:
         lines.append(f"skipped {len(skipped)} files (listed in {raw_dir / RAW_SKIPPED.name}):")
-        lines += [f"  {path}: {reason}" for path, reason in skipped]
+        other = [path for path, reason in skipped if reason == local.NOT_AUDIO]
+        lines += [f"  {path}: {reason}" for path, reason in skipped if reason != local.NOT_AUDIO]
+        if other:
+            more = ", ..." if len(other) > SHOWN_NOT_AUDIO else ""
+            shown = ", ".join(other[:SHOWN_NOT_AUDIO]) + more
+            lines.append(f"  {len(other)} files not audio by their names ({shown})")
     return "\n".join(lines)
 
 
@@ -162,12 +173,9 @@ def download(
     with atomic_dir(raw_dir) as tmp:
         imported = build(tmp, data, cache_dir=cache_dir)
         index = index_clips(tmp, imported.notes)
-        if index.empty:
-            first = (
-                f" (e.g. {imported.skipped[0][0]}: {imported.skipped[0][1]})"
-                if imported.skipped
-                else ""
-            )
+        if index.empty:  # the example: a clip's reason rather than a README's
+            examples = sorted(imported.skipped, key=lambda row: row[1] == local.NOT_AUDIO)
+            first = f" (e.g. {examples[0][0]}: {examples[0][1]})" if examples else ""
             raise GenreError(
                 f"no readable clips from {source_label(data)}: all "
                 f"{len(imported.skipped)} files were skipped{first}"

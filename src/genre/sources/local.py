@@ -7,10 +7,17 @@ anywhere under the folder, so GTZAN's `genres/`, Kaggle's `genres_original/` and
 
 The genres are whatever the clips are named after (any GENRE_NAME: `chiptune/chiptune.00001.flac`
 is a clip of genre chiptune), all of them or those `data.genres` selects.
+
+Nothing is dropped silently: every file under the folder that is not imported (a README, a
+playlist, a features table, an unreadable clip, a name with a newline, a link to a folder) is
+listed with the reason, except hidden files and macOS `__MACOSX` metadata. A clip longer than
+MAX_CLIP_S is imported cut to its first MAX_CLIP_S (noted in index.csv), and only that much of
+it is decoded: featurize uses the first data.duration_s of a clip, which is at most that.
 """
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +28,20 @@ from genre.errors import GenreError, printable
 
 # every format libsndfile reads: GTZAN's .au and .wav, and FLAC, OGG, MP3, AIFF copies
 AUDIO_SUFFIXES = (".wav", ".au", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
-CLIP_NAME = re.compile(
-    r"^(?P<genre>.+)\.(?P<number>\d{5})\.(?:wav|au|flac|ogg|mp3|aiff|aif)$", re.IGNORECASE
+CLIP_NAME = re.compile(  # whole names only (fullmatch): `$` would allow a final newline
+    r"(?P<genre>.+)\.(?P<number>\d{5})\.(?:wav|au|flac|ogg|mp3|aiff|aif)", re.IGNORECASE
 )
 EXPECTED = "<genre>/<genre>.<NNNNN>.wav (or .au, .flac, .ogg, .mp3)"
+MAX_CLIP_S = 600.0  # the longest data.duration_s (genre.params): longer clips are cut to it
+NOT_AUDIO = "not an audio file name (" + ", ".join(AUDIO_SUFFIXES) + ")"
+CONTROL_CHARACTER = (
+    "file or folder name holds a control character (a newline, a tab, ...): rename it"
+)
+FOLDER_LINK = (
+    "a link to a folder, not followed: copy the folder into data.local_path, or point "
+    "data.local_path at it"
+)
+LINE_BREAKING = {"Cc", "Zl", "Zp"}  # Unicode categories: control characters, line separators
 
 
 @dataclass(frozen=True)
@@ -46,12 +63,13 @@ class Imported:
     left_out: dict[str, int] = field(default_factory=dict)  # genre -> clips data.genres left out
 
 
-def _visible_files(root: Path) -> list[Path]:
-    """All files under root, sorted, leaving out hidden files/folders and macOS `__MACOSX`.
+def _visible_files(root: Path) -> tuple[list[Path], list[Path]]:
+    """All files under root, sorted, and the links to folders found there (not followed),
+    leaving out hidden files/folders and macOS `__MACOSX`.
 
     A folder that cannot be read (no permission) is refused with a GenreError naming it: a
     genre silently missing from the data would change every result."""
-    found = []
+    found, links = [], []
 
     def unreadable(err: OSError) -> None:
         raise GenreError(
@@ -61,8 +79,14 @@ def _visible_files(root: Path) -> list[Path]:
 
     for folder, dirs, files in os.walk(root, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__MACOSX"]
+        links += [Path(folder, d) for d in dirs if os.path.islink(os.path.join(folder, d))]
         found += [Path(folder, f) for f in files if not f.startswith(".")]
-    return sorted(found)
+    return sorted(found), sorted(links)
+
+
+def _has_control_character(text: str) -> bool:
+    """Whether text holds a character that breaks or hides a line (newline, tab, ESC, ...)."""
+    return any(unicodedata.category(c) in LINE_BREAKING for c in text)
 
 
 def _utf8_name(path: Path) -> bool:
@@ -75,35 +99,33 @@ def _utf8_name(path: Path) -> bool:
 
 
 def find_clips(root: str | Path) -> tuple[list[Clip], list[tuple[str, str]]]:
-    """Find `<genre>.<NNNNN>.wav|au` clips anywhere under root.
+    """Find `<genre>.<NNNNN>.wav|au|...` clips anywhere under root.
 
-    Returns the clips (sorted by track id) and the audio files skipped for their name. Raises
-    GenreError for a missing folder, a folder with no clips, a genre name that is not one
-    (GENRE_NAME), or two files claiming the same track id.
+    Returns the clips (sorted by track id) and every other file, with why it is not a clip
+    (paths relative to root, printable). Raises GenreError for a missing folder, a folder with
+    no clips, a genre name that is not one (GENRE_NAME), or two files claiming one track id.
     """
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise GenreError(
-            f"{root}: is a file, not a folder; data.local_path must name a folder laid out "
-            f"{EXPECTED}"
+            f"{printable(root)}: is a file, not a folder; data.local_path must name a folder "
+            f"laid out {EXPECTED}"
         )
     if not root.is_dir():
         raise GenreError(
-            f"{root}: folder not found; data.local_path must name a folder laid out {EXPECTED}"
+            f"{printable(root)}: folder not found; data.local_path must name a folder laid out "
+            f"{EXPECTED}"
         )
     clips: dict[str, Clip] = {}
-    skipped = []
-    for path in _visible_files(root):
-        if path.suffix.lower() not in AUDIO_SUFFIXES:
+    files, links = _visible_files(root)
+    skipped = [(printable(link.relative_to(root).as_posix()), FOLDER_LINK) for link in links]
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        reason = _not_a_clip(path, rel)
+        if reason:
+            skipped.append((printable(rel), reason))
             continue
-        rel = printable(path.relative_to(root).as_posix())
-        if not _utf8_name(path):
-            skipped.append((rel, "file or folder name is not valid UTF-8: rename it"))
-            continue
-        match = CLIP_NAME.match(path.name)
-        if not match:
-            skipped.append((rel, "file name is not <genre>.<NNNNN>.wav or .au"))
-            continue
+        match = CLIP_NAME.fullmatch(path.name)
         genre = match["genre"].lower()
         if not GENRE_NAME.fullmatch(genre):
             usable = re.sub(r"[^a-z0-9_-]+", "-", genre).strip("-_")
@@ -116,13 +138,28 @@ def find_clips(root: str | Path) -> tuple[list[Clip], list[tuple[str, str]]]:
         track_id = f"{genre}.{match['number']}"
         if track_id in clips:
             raise GenreError(
-                f"{path}: track {track_id} is also in {clips[track_id].path}; "
-                "keep one of the two files"
+                f"{printable(path)}: track {track_id} is also in "
+                f"{printable(clips[track_id].path)}; keep one of the two files"
             )
         clips[track_id] = Clip(track_id, genre, path)
     if not clips:
-        raise GenreError(f"{root}: no audio clips found; expected files laid out {EXPECTED}")
+        raise GenreError(
+            f"{printable(root)}: no audio clips found; expected files laid out {EXPECTED}"
+        )
     return [clips[k] for k in sorted(clips)], skipped
+
+
+def _not_a_clip(path: Path, rel: str) -> str | None:
+    """Why a file is not a clip by its name (relative path rel), or None for a clip name."""
+    if not _utf8_name(path):
+        return "file or folder name is not valid UTF-8: rename it"
+    if _has_control_character(rel):
+        return CONTROL_CHARACTER
+    if path.suffix.lower() not in AUDIO_SUFFIXES:
+        return NOT_AUDIO
+    if not CLIP_NAME.fullmatch(path.name):
+        return "file name is not <genre>.<NNNNN>.wav or .au"
+    return None
 
 
 def select_genres(
@@ -136,7 +173,7 @@ def select_genres(
     missing = [g for g in genres if g not in found]
     if missing:
         raise GenreError(
-            f"data.genres: genre {missing[0]} has no clips in {root} (its genres: "
+            f"data.genres: genre {missing[0]} has no clips in {printable(root)} (its genres: "
             f"{', '.join(found)}): remove it from data.genres, or add {missing[0]}/"
             f"{missing[0]}.<NNNNN>.wav clips"
         )
@@ -147,18 +184,28 @@ def select_genres(
     return [c for c in clips if c.genre in genres], left_out
 
 
-def import_clips(clips: list[Clip], out_dir: Path, *, sample_rate: int, root: Path) -> Imported:
-    """Decode each clip (resample, down-mix) and write it as out_dir/<genre>/<id>.wav.
+def import_clips(
+    clips: list[Clip],
+    out_dir: Path,
+    *,
+    sample_rate: int,
+    root: Path,
+    max_seconds: float = MAX_CLIP_S,
+) -> Imported:
+    """Decode each clip (resample, down-mix; its first max_seconds only) and write it as
+    out_dir/<genre>/<id>.wav.
 
     Unreadable clips are skipped with their reason (paths relative to root), not fatal.
     """
     result = Imported()
     for clip in tqdm(clips, desc="clips", unit="clip", disable=None):
         try:
-            decoded = audio.read(clip.path, sample_rate=sample_rate)
+            decoded = audio.read(
+                clip.path, sample_rate=sample_rate, max_seconds=max_seconds, crop=True
+            )
         except GenreError as err:
             reason = str(err).removeprefix(f"{printable(clip.path)}: ")
-            result.skipped.append((clip.path.relative_to(root).as_posix(), reason))
+            result.skipped.append((printable(clip.path.relative_to(root).as_posix()), reason))
             continue
         target = out_dir / clip.genre / f"{clip.track_id}.wav"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -168,14 +215,21 @@ def import_clips(clips: list[Clip], out_dir: Path, *, sample_rate: int, root: Pa
 
 
 def import_folder(
-    root: str | Path, out_dir: Path, *, sample_rate: int, genres: tuple[str, ...] | None = None
+    root: str | Path,
+    out_dir: Path,
+    *,
+    sample_rate: int,
+    genres: tuple[str, ...] | None = None,
+    max_seconds: float = MAX_CLIP_S,
 ) -> Imported:
     """Find the clips under root (of `genres` only, if given: data.genres) and write them into
-    out_dir in data/raw's layout."""
+    out_dir in data/raw's layout, each cut to its first max_seconds."""
     root = Path(root)
     clips, misnamed = find_clips(root)
     clips, left_out = select_genres(clips, genres, root=root)
-    result = import_clips(clips, out_dir, sample_rate=sample_rate, root=root)
+    result = import_clips(
+        clips, out_dir, sample_rate=sample_rate, root=root, max_seconds=max_seconds
+    )
     result.skipped = misnamed + result.skipped
     result.left_out = left_out
     return result

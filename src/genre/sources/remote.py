@@ -10,21 +10,31 @@ Full GTZAN comes from a list of mirrors tried in order. The original host is gon
 the Hugging Face copy is a repack (WAV instead of AU, macOS `._*` entries), so no archive
 checksum can vouch for every mirror: the AUDIO is checked instead (10 genres x 100 clips, each
 22050 Hz mono with exactly the samples of GTZAN's track), plus the md5 where it is known.
+
+An archive is extracted within the Limits of its data set (bytes in all, bytes per member,
+entries), checked on the sizes members declare before anything is written and on the bytes
+actually written, so a zip bomb, a tar.gz of zeros or a sparse member cannot fill the disk or
+the memory. Every failure to read an archive is an ArchiveError naming it and the reason, and
+the next mirror is tried.
 """
 
+import bz2
+import contextlib
+import gzip
 import hashlib
+import lzma
 import os
 import re
 import stat
+import struct
 import sys
 import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from gzip import BadGzipFile
 from importlib import resources
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -33,7 +43,7 @@ import pooch
 import soundfile as sf
 from tqdm import tqdm
 
-from genre.errors import GenreError
+from genre.errors import GenreError, printable
 from genre.sources.local import Imported, import_folder
 
 GTZAN_URL = "http://opihi.cs.uvic.ca/sound/genres.tar.gz"  # the original host, dead since 2022
@@ -53,7 +63,57 @@ CACHE_ENV = "GENRE_CACHE_DIR"
 OFFLINE_HINT = "set data.source to synthetic, or to local with data.local_path, in params.yaml"
 RETRIES = 2  # restarts of an interrupted transfer
 CHUNK = 1 << 20
-GTZAN_MEMBER = re.compile(r"(?:^|/)(?P<genre>[a-z]+)/(?P=genre)\.\d{5}\.(?:au|wav)$")
+GTZAN_MEMBER = re.compile(r"(?:^|/)(?P<genre>[a-z]+)/(?P=genre)\.\d{5}\.(?:au|wav)\Z")
+TAR_HEADER_BYTES = 8 * tarfile.BLOCKSIZE  # per member: its header, a pax or long-name header,
+# padding; the stream may run that far past the members' declared sizes
+ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+ZIP_UNREADABLE_FLAGS = {  # flag bit -> what a member with it is
+    0x1: "an encrypted member",
+    0x20: "a member of compressed patched data",
+    0x40: "a strongly encrypted member",
+}
+# What reading a hostile archive can raise (from the sources of tarfile, zipfile, gzip, bz2,
+# zlib and lzma in Python 3.11); all of it means the archive cannot be used.
+ARCHIVE_ERRORS = (
+    tarfile.TarError,  # tar headers: ReadError (incl. zlib errors), CompressionError, ...
+    zipfile.BadZipFile,  # zip structure, names that differ, bad CRC-32
+    zipfile.LargeZipFile,
+    EOFError,  # gzip, bz2 and zip streams ending early
+    zlib.error,  # deflate data of a zip member
+    lzma.LZMAError,  # LZMA data of a zip member
+    OSError,  # gzip's BadGzipFile, bz2's "Invalid data stream", a read that fails
+    RuntimeError,  # zip: an encrypted member ("password required", "Bad password")
+    NotImplementedError,  # zip: compression method, strong encryption, zip version
+    ValueError,  # tar: pax numbers and hdrcharset (int(), UnicodeDecodeError); zip UTF-8 names
+    IndexError,  # tar: an old GNU sparse header cut short
+    OverflowError,  # tar: offsets past 2**63 from forged sizes
+    struct.error,  # zip records
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one data set's archive may hold; beyond it, the archive is not that data set (a zip
+    or tar bomb, a sparse member, another file) and is refused. Each source passes its own."""
+
+    total_bytes: int  # all members together: declared sizes, and bytes written
+    member_bytes: int  # one extracted member
+    members: int  # entries in the archive
+
+
+# GTZAN: 1000 clips of at most 675808 16-bit samples (1.35 MB), 1.32 GB in all; the Hugging
+# Face repack adds a 4 KB `._` entry per clip, the original a few .mf lists
+GTZAN_LIMITS = Limits(total_bytes=1_500_000_000, member_bytes=2_000_000, members=5_000)
+# mirdata's mini GTZAN: 100 of those clips (132.5 MB), a README and its lists
+GTZAN_MINI_LIMITS = Limits(total_bytes=160_000_000, member_bytes=2_000_000, members=1_000)
+
+
+class ArchiveError(GenreError):
+    """The archive itself cannot be used (unsafe, corrupt, unreadable, beyond its Limits)."""
+
+
+class ExtractionFailed(GenreError):
+    """Extracting failed on this machine (disk full, permissions): not the archive's fault."""
 
 
 @dataclass(frozen=True)
@@ -148,24 +208,31 @@ def _unsafe_name(name: str) -> str | None:
         or PureWindowsPath(name).drive
     ):
         return "has an absolute path"
-    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if ".." in parts:
         return "points outside the folder (..)"
+    if not parts:
+        return "has no name"
     return None
+
+
+def _refuse(name: str, reason: str) -> ArchiveError:
+    return ArchiveError(
+        f"unsafe archive member '{printable(name)}': it {reason}; refusing to extract the archive"
+    )
 
 
 def check_tar_member(member: tarfile.TarInfo) -> None:
     """Refuse a member that escapes the folder, is a link, or is a device file/FIFO."""
     reason = _unsafe_name(member.name)
     if member.issym() or member.islnk():
-        reason = f"is a link (to {member.linkname})"
+        reason = f"is a link (to {printable(member.linkname)})"
     elif member.ischr() or member.isblk() or member.isfifo():
         reason = "is a device file or FIFO"
     elif not (member.isfile() or member.isdir()) and reason is None:
         reason = "is not a regular file or folder"
     if reason:
-        raise GenreError(
-            f"unsafe archive member {member.name!r}: it {reason}; refusing to extract the archive"
-        )
+        raise _refuse(member.name, reason)
 
 
 def check_zip_member(info: zipfile.ZipInfo) -> None:
@@ -177,9 +244,7 @@ def check_zip_member(info: zipfile.ZipInfo) -> None:
     elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
         reason = "is a device file or FIFO"
     if reason:
-        raise GenreError(
-            f"unsafe archive member {info.filename!r}: it {reason}; refusing to extract the archive"
-        )
+        raise _refuse(info.filename, reason)
 
 
 def is_gtzan_clip(name: str) -> bool:
@@ -187,51 +252,215 @@ def is_gtzan_clip(name: str) -> bool:
     return GTZAN_MEMBER.search(name) is not None
 
 
-def extract(archive: Path, dest: Path, *, keep: Callable[[str], bool] | None = None) -> None:
-    """Extract a .zip or tar(.gz) archive into dest after checking every member is safe.
+def extract(
+    archive: Path, dest: Path, *, limits: Limits, keep: Callable[[str], bool] | None = None
+) -> None:
+    """Extract a .zip or tar (plain, gzip or bzip2) archive into dest, within `limits`, after
+    checking every member is safe (nothing is written before that).
 
-    keep, if given, picks the members to extract by name (all are checked for safety)."""
+    keep, if given, picks the members to extract by name (all are checked for safety and
+    count in limits.total_bytes). ArchiveError for an archive that cannot be used,
+    ExtractionFailed when dest cannot take it."""
     archive, dest = Path(archive), Path(dest)
+    with _writing(archive, dest):
+        dest.mkdir(parents=True, exist_ok=True)
     try:
         if archive.name.lower().endswith(".zip"):
-            with zipfile.ZipFile(archive) as zf:
-                infos = zf.infolist()
-                for info in infos:
-                    check_zip_member(info)
-                bad = zf.testzip()
-                if bad is not None:
-                    raise zipfile.BadZipFile(f"bad CRC for {bad}")
-                zf.extractall(dest, members=[i for i in infos if keep is None or keep(i.filename)])
+            _extract_zip(archive, dest, limits=limits, keep=keep)
         else:
-            with tarfile.open(archive, "r:*") as tf:
-                members = tf.getmembers()
-                for member in members:
-                    check_tar_member(member)
-                if keep is not None:
-                    members = [m for m in members if m.isfile() and keep(m.name)]
-                tf.extractall(dest, members=members, filter="data")
-    except (tarfile.TarError, zipfile.BadZipFile, BadGzipFile, EOFError, zlib.error) as err:
-        raise GenreError(
-            f"{archive}: the archive is truncated or corrupt ({err}); delete it and run again"
+            _extract_tar(archive, dest, limits=limits, keep=keep)
+    except ARCHIVE_ERRORS as err:
+        text = str(err).strip() or type(err).__name__
+        if isinstance(err, (ValueError, IndexError, OverflowError, struct.error)):
+            text = f"a malformed header: {text}"  # Python's own errors, from deep inside
+        what = "is truncated or corrupt"
+        if isinstance(err, RuntimeError) and "password" in text:
+            what = "holds an encrypted member"
+        elif isinstance(err, NotImplementedError):
+            what = "uses a zip feature that cannot be read"
+        elif isinstance(err, tarfile.CompressionError):
+            what = "is compressed in a way that cannot be read"
+        raise ArchiveError(
+            f"{printable(archive)}: the archive {what} ({printable(text)}); delete it and run "
+            "again, or use another copy"
+        ) from None
+
+
+def _too_big(archive: Path, what: str) -> ArchiveError:
+    return ArchiveError(
+        f"{printable(archive)}: refusing the archive: {what}, more than this data set holds "
+        "(a zip or tar bomb, or not the data set); delete it and run again, or use another copy"
+    )
+
+
+@contextlib.contextmanager
+def _writing(archive: Path, dest: Path) -> Iterator[None]:
+    """OSErrors of writing into dest become ExtractionFailed (the machine's problem)."""
+    try:
+        yield
+    except OSError as err:
+        raise _write_error(archive, dest, err) from None
+
+
+def _write_error(archive: Path, dest: Path, err: OSError) -> ExtractionFailed:
+    return ExtractionFailed(
+        f"cannot extract {printable(archive)} into {printable(dest)} "
+        f"({err.strerror or err}); check the free disk space there"
+    )
+
+
+def _extract_zip(archive: Path, dest: Path, *, limits: Limits, keep) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        infos = zf.infolist()
+        if len(infos) > limits.members:
+            raise _too_big(archive, f"it lists {len(infos):,} entries")
+        for info in infos:
+            check_zip_member(info)
+        kept = [i for i in infos if not i.is_dir() and (keep is None or keep(i.filename))]
+        for info in kept:
+            _check_zip_readable(archive, info, limits=limits)
+        if sum(i.file_size for i in infos) > limits.total_bytes:
+            raise _too_big(archive, f"its members hold more than {limits.total_bytes:,} bytes")
+        written = 0
+        for info in kept:
+            with zf.open(info) as source:
+                written += _copy(source, archive, dest, info.filename, limits, written)
+
+
+def _check_zip_readable(archive: Path, info: zipfile.ZipInfo, *, limits: Limits) -> None:
+    """Refuse, before extracting anything, a member too big, encrypted or in a compression
+    method zipfile cannot read."""
+    name = printable(info.filename)
+    if info.file_size > limits.member_bytes:
+        raise _too_big(archive, f"member '{name}' is {info.file_size:,} bytes")
+    flags = [what for bit, what in ZIP_UNREADABLE_FLAGS.items() if info.flag_bits & bit]
+    if flags:
+        raise ArchiveError(
+            f"{printable(archive)}: the archive holds {flags[0]} '{name}', which cannot be "
+            "read; use another copy"
+        )
+    if info.compress_type not in ZIP_METHODS:
+        raise ArchiveError(
+            f"{printable(archive)}: the archive's member '{name}' uses compression method "
+            f"{info.compress_type}, which cannot be read (only stored, deflate, bzip2, lzma); "
+            "use another copy"
+        )
+
+
+def _extract_tar(archive: Path, dest: Path, *, limits: Limits, keep) -> None:
+    """Two passes over the decompressed stream: list and check every member (reading no
+    further than the sizes declared so far allow), then extract the kept ones."""
+    bound = limits.total_bytes + limits.members * TAR_HEADER_BYTES + tarfile.RECORDSIZE
+    with _tar_stream(archive) as raw:
+        stream = _Bounded(raw, archive=archive, limit=bound)
+        with tarfile.open(fileobj=stream, mode="r:") as tf:
+            members, declared = [], 0
+            while (member := tf.next()) is not None:
+                if len(members) >= limits.members:
+                    raise _too_big(archive, f"it lists more than {limits.members:,} entries")
+                check_tar_member(member)
+                if member.size < 0:
+                    raise tarfile.HeaderError(f"member {member.name!r} has a negative size")
+                kept = member.isfile() and (keep is None or keep(member.name))
+                if kept and member.size > limits.member_bytes:
+                    name = printable(member.name)
+                    raise _too_big(archive, f"member '{name}' is {member.size:,} bytes")
+                declared += member.size
+                if declared > limits.total_bytes:
+                    raise _too_big(
+                        archive, f"its members hold more than {limits.total_bytes:,} bytes"
+                    )
+                if kept:
+                    members.append(member)
+            written = 0
+            for member in members:
+                with tf.extractfile(member) as source:
+                    written += _copy(source, archive, dest, member.name, limits, written)
+
+
+@contextlib.contextmanager
+def _tar_stream(archive: Path) -> Iterator:
+    """The archive's tar data, decompressed by its first bytes: gzip, bzip2 or none. xz is
+    refused: its header may claim a 1.5 GB dictionary, and no mirror uses it."""
+    with open(archive, "rb") as f:
+        magic = f.read(6)
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        raise tarfile.CompressionError("xz-compressed tar archives are not read")
+    openers = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open}
+    opener = next((o for start, o in openers.items() if magic.startswith(start)), open)
+    with opener(archive, "rb") as stream:
+        yield stream
+
+
+class _Bounded:
+    """A tar stream that refuses to go past `limit` bytes, or to read more than CHUNK at once:
+    tarfile reads a pax or long-name header whole, whatever size its header claims."""
+
+    def __init__(self, raw, *, archive: Path, limit: int):
+        self.raw, self.archive, self.limit = raw, archive, limit
+
+    def read(self, size: int | None = -1) -> bytes:
+        size = -1 if size is None else size
+        if size < 0 or size > CHUNK:
+            raise _too_big(self.archive, f"a tar header of {size:,} bytes")
+        if self.raw.tell() + size > self.limit:
+            raise _too_big(self.archive, f"its tar stream runs past {self.limit:,} bytes")
+        return self.raw.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET and offset > self.limit:
+            raise _too_big(self.archive, f"its tar stream runs past {self.limit:,} bytes")
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+
+def _copy(source, archive: Path, dest: Path, name: str, limits: Limits, written: int) -> int:
+    """Write one member (read from source) under dest; the bytes written. Counted as written,
+    whatever the member declared: ArchiveError past limits.member_bytes or limits.total_bytes
+    (with `written` bytes of earlier members)."""
+    target = dest.joinpath(*PurePosixPath(name.replace("\\", "/")).parts)
+    budget = min(limits.member_bytes, limits.total_bytes - written)
+    count = 0
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        out = open(target, "wb")  # noqa: SIM115 - closed below; its errors are the member's
+    except (FileExistsError, NotADirectoryError, IsADirectoryError):
+        raise ArchiveError(
+            f"{printable(archive)}: the archive's member '{printable(name)}' clashes with "
+            "another member (a file and a folder of one name); use another copy"
         ) from None
     except OSError as err:
-        raise GenreError(
-            f"cannot extract {archive} into {dest} ({err.strerror or err}); "
-            "check the free disk space there"
-        ) from None
+        raise _write_error(archive, dest, err) from None
+    with out:
+        while chunk := source.read(CHUNK):
+            count += len(chunk)
+            if count > budget:
+                raise _too_big(archive, f"member '{printable(name)}' expands past {budget:,} bytes")
+            with _writing(archive, dest):
+                out.write(chunk)
+    return count
 
 
 def import_archive(
-    url: str, out_dir: Path, *, known_hash: str, sample_rate: int, cache_dir: Path | None = None
+    url: str,
+    out_dir: Path,
+    *,
+    known_hash: str,
+    sample_rate: int,
+    limits: Limits,
+    cache_dir: Path | None = None,
 ) -> Imported:
-    """Download (or reuse) an archive of GTZAN-named clips, extract it, write data/raw's layout.
+    """Download (or reuse) an archive of GTZAN-named clips, extract it (within limits), write
+    data/raw's layout.
 
     The archive is extracted into a temporary folder in the cache, removed afterwards.
     """
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     archive = fetch(url, known_hash=known_hash, cache_dir=cache_dir)
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix="extract-") as tmp:
-        extract(archive, Path(tmp))
+        extract(archive, Path(tmp), limits=limits)
         try:
             return import_folder(tmp, out_dir, sample_rate=sample_rate)
         except GenreError as err:  # name the file inside the archive, not the temporary copy
@@ -269,20 +498,30 @@ def check_gtzan_content(folder: Path, *, expected: Mapping[str, int] | None = No
             f"expected {len(expected)} clips in {len(genres)} genres, found {len(found)}: {what}"
         )
     for track_id, path in tqdm(found.items(), desc="check clips", unit="clip", disable=None):
+        _check_gtzan_clip(path, track_id=track_id, samples=expected[track_id])
+
+
+def _check_gtzan_clip(path: Path, *, track_id: str, samples: int) -> None:
+    """One clip: its header first (a header claiming 4 GB is refused unread), then its
+    samples, reading no more than `samples` + 1 of them."""
+    unreadable = (sf.LibsndfileError, RuntimeError, ValueError, EOFError)
+    try:
+        info = sf.info(path)
+    except unreadable as err:
+        raise GenreError(f"{track_id} is not readable audio ({err})") from None
+    if info.samplerate != GTZAN_RATE or info.channels != 1:
+        raise GenreError(
+            f"{track_id} is {info.samplerate} Hz with {info.channels} channel(s), "
+            f"not {GTZAN_RATE} Hz mono"
+        )
+    frames = info.frames
+    if frames == samples:
         try:
-            info = sf.info(path)
-            frames = len(sf.read(path, dtype="int16", always_2d=True)[0])
-        except (sf.LibsndfileError, RuntimeError, ValueError, EOFError) as err:
+            frames = len(sf.read(path, frames=samples + 1, dtype="int16", always_2d=True)[0])
+        except unreadable as err:
             raise GenreError(f"{track_id} is not readable audio ({err})") from None
-        if info.samplerate != GTZAN_RATE or info.channels != 1:
-            raise GenreError(
-                f"{track_id} is {info.samplerate} Hz with {info.channels} channel(s), "
-                f"not {GTZAN_RATE} Hz mono"
-            )
-        if frames != expected[track_id]:
-            raise GenreError(
-                f"{track_id} has {frames} samples, GTZAN's track has {expected[track_id]}"
-            )
+    if frames != samples:
+        raise GenreError(f"{track_id} has {frames} samples, GTZAN's track has {samples}")
 
 
 def import_mirrors(
@@ -290,14 +529,17 @@ def import_mirrors(
     out_dir: Path,
     *,
     sample_rate: int,
+    limits: Limits,
     cache_dir: Path | None = None,
     expected: Mapping[str, int] | None = None,
 ) -> Imported:
     """Import the first mirror that downloads and passes the checks; say why others failed.
 
-    With `expected` (track id -> samples; see check_gtzan_content) only the clip members are
-    extracted and the audio is checked; the mirror's md5, where known, is checked too. A
-    refused mirror's cached archive is deleted. Imported.origin names the URL and sha256 used.
+    Each archive is extracted within `limits` (the data set's). With `expected` (track id ->
+    samples; see check_gtzan_content) only the clip members are extracted and the audio is
+    checked; the mirror's md5, where known, is checked too. A refused mirror's cached archive
+    is deleted; a failure of this machine (ExtractionFailed: disk full) stops, keeping it.
+    Imported.origin names the URL and sha256 used.
     """
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     failures = []
@@ -311,13 +553,16 @@ def import_mirrors(
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix="extract-") as tmp:
             try:
                 if expected is not None:
-                    extract(archive, Path(tmp), keep=is_gtzan_clip)
+                    extract(archive, Path(tmp), limits=limits, keep=is_gtzan_clip)
                     check_gtzan_content(Path(tmp), expected=expected)
                 else:
-                    extract(archive, Path(tmp))
+                    extract(archive, Path(tmp), limits=limits)
+            except ExtractionFailed:
+                raise
             except GenreError as err:
                 archive.unlink(missing_ok=True)
-                reason = str(err).replace(str(archive), "the archive").replace(tmp, "")
+                reason = str(err).replace(printable(archive), "the archive")
+                reason = reason.replace(printable(tmp), "")
                 failures.append(f"{mirror.url} refused: {reason}")
                 tqdm.write(f"mirror failed: {failures[-1]}; trying the next", file=sys.stderr)
                 continue
