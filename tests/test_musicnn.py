@@ -79,7 +79,7 @@ def test_most_frontend_filters_are_skipped(model):
     plan = musicnn.constant_plan(musicnn.read_weights())
     computed = {name: len(plan[name][0]) for name in musicnn.FRONTEND}
     assert computed["timbral_7x38"] + computed["timbral_7x67"] < 0.15 * 408
-    assert sum(computed.values()) < 0.15 * 561
+    assert sum(computed.values()) < 0.2 * 561
 
 
 # --- (b) preprocessing -----------------------------------------------------------------------
