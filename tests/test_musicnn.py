@@ -116,6 +116,8 @@ def test_resample_to_16k_with_soxr_hq():
     )
     assert len(out) == SR
     np.testing.assert_array_equal(musicnn.resample(out, sample_rate=SR), out)
+    with pytest.raises(GenreError, match="mono"):
+        musicnn.embed(np.stack([out, out], axis=1), sample_rate=SR)
 
 
 # --- (c) the weights -------------------------------------------------------------------------

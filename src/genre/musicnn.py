@@ -97,6 +97,8 @@ FRONTEND = ("timbral_7x38", "timbral_7x67", "temporal_128", "temporal_64", "temp
 def resample(samples: np.ndarray, *, sample_rate: int) -> np.ndarray:
     """Mono float32 audio at 16 kHz (librosa's soxr_hq: fast, and what genre.audio uses)."""
     y = np.asarray(samples, dtype=np.float32)
+    if y.ndim != 1:
+        raise GenreError(f"musicnn: expected mono samples [n], got an array of shape {y.shape}")
     if sample_rate == SAMPLE_RATE:
         return y
     return librosa.resample(y, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type=RES_TYPE)
@@ -182,7 +184,7 @@ class PoolNorm(Norm):
         pooled = keras.ops.relu(keras.ops.max(x, axis=2) * sign)
         if len(self.rest_values):
             rest = keras.ops.zeros_like(pooled[:, :, :1]) + self.rest_values
-            pooled = keras.ops.take(keras.ops.concatenate([pooled, rest], -1), self.order, 2)
+            pooled = keras.ops.take(keras.ops.concatenate([pooled, rest], -1), self.order, axis=2)
         return super().call(pooled)
 
 
