@@ -1,5 +1,6 @@
-"""Benchmark: the musicnn embedding (genre.musicnn.embed) against the 44 handcrafted features
-(genre.extraction.song_features, as `genre predict` computes them), CPU seconds per 30 s clip.
+"""Benchmark: the musicnn embedding (genre.features.musicnn.embed) against the 44 handcrafted
+features (genre.features.extraction.song_features, as `genre predict` computes them), CPU seconds
+per 30 s clip.
 
 On the 10 real clips of ../shared/gtzan-sample (22050 Hz, 30 s), best of --repeat, the two
 measured side by side in one process, interleaved. TensorFlow fixes its thread count when it
@@ -48,7 +49,7 @@ def child(args) -> dict:
     """Measure in this process, TF held to `args.child` threads."""
     import soundfile as sf
 
-    from genre import musicnn  # sets TF up (oneDNN on, AVX2) as it loads it
+    from genre.features import musicnn  # sets TF up (oneDNN on, AVX2) as it loads it
 
     tf = musicnn.tf
     tf.config.threading.set_intra_op_parallelism_threads(args.child)
@@ -80,11 +81,12 @@ def best(fn, repeat: int) -> tuple[float, float]:
 
 def side_by_side(clips, *, repeat: int) -> dict:
     """Per clip: the embedding (and its parts) and the handcrafted features, interleaved."""
-    from genre import musicnn
-    from genre.extraction import song_features
+    from genre.features import musicnn
+    from genre.features.extraction import song_features
+    from genre.features.layout import FeatureSettings
     from genre.params import FeaturizeParams
 
-    params = FeaturizeParams()
+    settings = FeatureSettings(SR, DURATION, FeaturizeParams())
     resampled = [musicnn.resample(y, sample_rate=SR) for y in clips]
     patches = [musicnn.mel_patches(y) for y in resampled]
     steps = {
@@ -92,9 +94,7 @@ def side_by_side(clips, *, repeat: int) -> dict:
         "resample": lambda: [musicnn.resample(y, sample_rate=SR) for y in clips],
         "log_mel": lambda: [musicnn.mel_patches(y) for y in resampled],
         "model": lambda: [musicnn.predict_patches(p) for p in patches],
-        "features": lambda: [
-            song_features(y, sample_rate=SR, duration_s=DURATION, params=params) for y in clips
-        ],
+        "features": lambda: [song_features(y, settings=settings) for y in clips],
     }
     times = {name: [float("inf")] * 2 for name in steps}
     for _ in range(repeat):  # interleaved: a busy machine slows all alike
@@ -109,7 +109,7 @@ def variants(patches, *, repeat: int, original: str | None) -> dict:
     max |difference| of its embedding to the default's."""
     import numpy as np
 
-    from genre import musicnn
+    from genre.features import musicnn
 
     tf = musicnn.tf
     fast = musicnn.load_model()
@@ -141,7 +141,7 @@ def original_graph(wheel: str, patches):
     """A function running musicnn's frozen TF1 graph on `patches` (embedding [n, 1506])."""
     import numpy as np
 
-    from genre import musicnn
+    from genre.features import musicnn
 
     tf = musicnn.tf
     spec = importlib.util.spec_from_file_location(
@@ -189,11 +189,15 @@ def report(results: list[dict], args) -> None:
     print("same bits for every thread count" if same else "BITS DIFFER between thread counts")
     for r in results:
         if "variants" in r:
-            print(f"\nthe model alone on one clip's {r['patches']:.0f} patches, "
-                  f"TF {r['threads']} thread(s):")
+            print(
+                f"\nthe model alone on one clip's {r['patches']:.0f} patches, "
+                f"TF {r['threads']} thread(s):"
+            )
             for name, v in r["variants"].items():
-                print(f"  {name:44}{v['cpu']:7.3f} s CPU ({v['wall']:.3f} s wall), "
-                      f"max |diff| to the default {v['max_diff']:.1e}")
+                print(
+                    f"  {name:44}{v['cpu']:7.3f} s CPU ({v['wall']:.3f} s wall), "
+                    f"max |diff| to the default {v['max_diff']:.1e}"
+                )
 
 
 def main() -> None:
@@ -214,6 +218,7 @@ def main() -> None:
         sys.exit(f"error: no clips in {SAMPLE}: this benchmark needs the real sample clips")
     options = {"repeat": args.repeat, "variants": args.variants, "original": args.original}
     report([run_child(n, args.paths, **options) for n in args.threads], args)
+
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-"""Convert musicnn's MSD_musicnn checkpoint into genre.musicnn's weights file, and make the
+"""Convert musicnn's MSD_musicnn checkpoint into genre.features.musicnn's weights file, and make the
 reference outputs its test compares against.
 
     python scripts/convert_musicnn.py               # writes src/genre/resources/musicnn/
@@ -6,7 +6,8 @@ reference outputs its test compares against.
 
 It downloads the pinned wheel with pip (`pip download musicnn==0.1.0 --no-deps`; or give
 `--wheel` a copy), checks its sha256, reads the TF1 checkpoint in it and writes the weights of
-genre.musicnn's model, float32, as arrays named `<layer>/<weight>`. Batch norm, for inference:
+genre.features.musicnn's model, float32, as arrays named `<layer>/<weight>`. Batch norm, for
+inference:
 
 - norm -> dense (the back end's two): folded into the dense layer (kernel s * K, bias
   b + t @ K): exact in real arithmetic; the tags move by < 1e-6.
@@ -14,9 +15,9 @@ genre.musicnn's model, float32, as arrays named `<layer>/<weight>`. Batch norm, 
   convolution (as sign(s) * relu(|s| z) + t) is exact in real arithmetic only, and the rounding
   it moves is amplified by the filters that died in training (zero variance, so s reaches
   324): measured 4.5e-4 off musicnn's graph in the embedding, whose own float32 error is 5e-4.
-  The norm's parameters are kept, and genre.musicnn takes the front end's norm AFTER the max
-  over the mel bands (same bits, 1/59 of the work). For that, a filter whose norm scales by a
-  negative factor (a decreasing norm needs the min) is negated here: exact.
+  The norm's parameters are kept, and genre.features.musicnn takes the front end's norm AFTER
+  the max over the mel bands (same bits, 1/59 of the work). For that, a filter whose norm scales
+  by a negative factor (a decreasing norm needs the min) is negated here: exact.
 - the input's norm is kept as well (its output is zero-padded).
 
 The embedding is [max over time, mean over time] of the 753 feature maps; the checkpoint's dense
@@ -24,9 +25,10 @@ layer reads them interleaved (max_0, mean_0, max_1, ...), so its rows are reorde
 writes the same bytes (fixed zip dates, stored entries, sums in float64 in a fixed order).
 
 `--reference` freezes the ORIGINAL graph from the checkpoint's .meta (the subgraph up to
-model/Sigmoid, variables made constants, is_training fed False) and runs it on genre.musicnn's
-log-mel patches of the 10 real clips in ../shared/gtzan-sample: per patch the back end's
-max_pool and mean_pool (model/Max, model/moments/Squeeze) and the 50 tag probabilities.
+model/Sigmoid, variables made constants, is_training fed False) and runs it on
+genre.features.musicnn's log-mel patches of the 10 real clips in ../shared/gtzan-sample: per
+patch the back end's max_pool and mean_pool (model/Max, model/moments/Squeeze) and the 50 tag
+probabilities.
 """
 
 import argparse
@@ -44,7 +46,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # this checkout's genre package, before any install
 
-from genre import musicnn  # noqa: E402 (after the path; also sets TF up as genre.models does)
+from genre.features import musicnn  # noqa: E402 (after the path; also sets TF up as genre.models.networks does)
 from genre.files import atomic_path  # noqa: E402
 
 WHEEL = "musicnn-0.1.0-py3-none-any.whl"
@@ -73,8 +75,17 @@ CONVS = {
 def fetch_wheel(wheel: Path | None, workdir: Path) -> bytes:
     """The pinned wheel's bytes (downloaded by pip unless given), checked against its sha256."""
     if wheel is None:
-        cmd = [sys.executable, "-m", "pip", "download", "musicnn==0.1.0", "--no-deps",
-               "--only-binary=:all:", "-d", str(workdir)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "musicnn==0.1.0",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+            str(workdir),
+        ]
         subprocess.run(cmd, check=True)
         wheel = workdir / WHEEL
     data = wheel.read_bytes()
@@ -106,14 +117,16 @@ def _extract(wheel: bytes, workdir: Path, suffixes) -> str:
 
 def norm_affine(v: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
     """A batch norm as scale s and shift t in float64: y = s * x + t."""
-    g, b, m, var = (v[f"{name}/{k}"].astype(np.float64)
-                    for k in ("gamma", "beta", "moving_mean", "moving_variance"))
+    g, b, m, var = (
+        v[f"{name}/{k}"].astype(np.float64)
+        for k in ("gamma", "beta", "moving_mean", "moving_variance")
+    )
     scale = g / np.sqrt(var + EPSILON)
     return scale, b - m * scale
 
 
 def fold(v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """genre.musicnn's weights ("<layer>/<weight>") from the checkpoint's variables."""
+    """genre.features.musicnn's weights ("<layer>/<weight>") from the checkpoint's variables."""
     out = {}
     bn = "batch_normalization"
     norms = {"input_norm": bn} | {f"{layer}_norm": norm for layer, (_, norm) in CONVS.items()}
@@ -122,7 +135,7 @@ def fold(v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             out[f"{ours}/{k}"] = v[f"{theirs}/{k}"]
     for layer, (conv, norm) in CONVS.items():
         # A front-end filter whose norm scales by a negative factor is negated: the norm is
-        # then taken after the max over frequency of the negated map (genre.musicnn.PoolNorm).
+        # then taken after the max over frequency of the negated map (musicnn.PoolNorm).
         sign = 1 if layer.startswith("midend") else np.where(v[f"{norm}/gamma"] < 0, -1, 1)
         kernel = v[f"{conv}/kernel"] * sign
         if layer.startswith("midend"):
@@ -154,8 +167,9 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray], *, compress: bool = Fal
     with atomic_path(path, suffix=".npz") as tmp, zipfile.ZipFile(tmp, "w") as archive:
         for name in sorted(arrays):
             buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]),
-                                      allow_pickle=False)
+            np.lib.format.write_array(
+                buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False
+            )
             info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE)
             info.compress_type = method
             archive.writestr(info, buffer.getvalue())
@@ -183,7 +197,7 @@ README = """\
 `msd_musicnn.weights.npz` holds the weights of musicnn's `MSD_musicnn` tagger (Jordi Pons and
 Xavier Serra, "musicnn: pre-trained convolutional neural networks for music audio tagging",
 ISMIR 2019 late-breaking demo; trained on the Million Song Dataset's 50 most common tags),
-converted for `genre.musicnn` (Keras 3). They come from the TF1 checkpoint
+converted for `genre.features.musicnn` (Keras 3). They come from the TF1 checkpoint
 `musicnn/MSD_musicnn/` in the PyPI wheel `musicnn==0.1.0`
 (sha256 {wheel}), under the ISC licence in `LICENSE` (copied from the wheel).
 
@@ -194,7 +208,7 @@ dense layers, some front-end filters negated; the script's docstring says why). 
 
     sha256 {sha256}  msd_musicnn.weights.npz
 
-`genre.musicnn.WEIGHTS_SHA256` holds the same digest; the model refuses a file with another.
+`genre.features.musicnn.WEIGHTS_SHA256` holds the same digest; the model refuses another.
 """
 
 
@@ -266,8 +280,9 @@ def write_reference(wheel: bytes, variables: dict, *, patches_per_clip: int) -> 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--wheel", type=Path, help=f"a downloaded {WHEEL} (else pip fetches it)")
-    parser.add_argument("--reference", action="store_true",
-                        help="also write tests/data/musicnn_reference.npz")
+    parser.add_argument(
+        "--reference", action="store_true", help="also write tests/data/musicnn_reference.npz"
+    )
     parser.add_argument("--patches-per-clip", type=int, default=10)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -277,7 +292,7 @@ def main(argv=None) -> None:
     digest = write_resources(fold(variables), wheel)
     print(f"wrote {OUT_DIR.relative_to(ROOT)}/: weights sha256 {digest}")
     if digest != musicnn.WEIGHTS_SHA256:
-        print(f"note: set WEIGHTS_SHA256 = {digest!r} in src/genre/musicnn.py")
+        print(f"note: set WEIGHTS_SHA256 = {digest!r} in src/genre/features/musicnn.py")
     if args.reference:
         write_reference(wheel, variables, patches_per_clip=args.patches_per_clip)
 

@@ -1,4 +1,4 @@
-"""genre.musicnn: the port against musicnn's own graph, its preprocessing, weights and patches."""
+"""genre.features.musicnn: the port against musicnn's own graph, preprocessing, weights, patches."""
 
 import hashlib
 import importlib.util
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genre import musicnn
 from genre.errors import GenreError
+from genre.features import musicnn
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "data" / "musicnn_reference.npz"

@@ -22,7 +22,7 @@ the embedding to the bit, the rest within 3e-6), computed 7x faster:
 
 The bits of a patch's outputs depend on the patch alone: not on TF's thread count, the process,
 or the other patches of its batch (tested). TF's oneDNN kernels are held to AVX2 by
-genre.models, as for training: with AVX-512 kernels the embedding moves by up to 3e-4.
+genre.models.networks, as for training: with AVX-512 kernels the embedding moves by up to 3e-4.
 """
 
 import functools
@@ -36,10 +36,10 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from genre.errors import GenreError
-from genre.models import keras  # TF set up for reproducible bits (oneDNN on, held to AVX2)
+from genre.models.networks import keras  # TF set up for reproducible bits (oneDNN on, held to AVX2)
 
 # isort: split
-import tensorflow as tf  # after genre.models: TF must load with its settings
+import tensorflow as tf  # after genre.models.networks: TF must load with its settings
 
 SAMPLE_RATE = 16000
 N_FFT = 512
@@ -77,13 +77,56 @@ EMBEDDING_SIZE = len(EMBEDDING_NAMES)  # 1506
 
 # The 50 MSD tags in output order (musicnn/configuration.py, MSD_LABELS).
 TAGS = (
-    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
-    "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists",
-    "classic rock", "soul", "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill",
-    "instrumental", "punk", "oldies", "blues", "hard rock", "ambient", "acoustic", "experimental",
-    "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country", "easy listening", "sexy",
-    "catchy", "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop",
-    "sad", "House", "happy",
+    "rock",
+    "pop",
+    "alternative",
+    "indie",
+    "electronic",
+    "female vocalists",
+    "dance",
+    "00s",
+    "alternative rock",
+    "jazz",
+    "beautiful",
+    "metal",
+    "chillout",
+    "male vocalists",
+    "classic rock",
+    "soul",
+    "indie rock",
+    "Mellow",
+    "electronica",
+    "80s",
+    "folk",
+    "90s",
+    "chill",
+    "instrumental",
+    "punk",
+    "oldies",
+    "blues",
+    "hard rock",
+    "ambient",
+    "acoustic",
+    "experimental",
+    "female vocalist",
+    "guitar",
+    "Hip-Hop",
+    "70s",
+    "party",
+    "country",
+    "easy listening",
+    "sexy",
+    "catchy",
+    "funk",
+    "electro",
+    "heavy metal",
+    "Progressive rock",
+    "60s",
+    "rnb",
+    "indie pop",
+    "sad",
+    "House",
+    "happy",
 )
 
 WEIGHTS = "resources/musicnn/msd_musicnn.weights.npz"
@@ -121,7 +164,11 @@ def log_mel(samples_16k: np.ndarray) -> np.ndarray:
         )
     with _blas().limit(limits=1, user_api="blas"):
         mel = librosa.feature.melspectrogram(
-            y=y, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS,
+            y=y,
+            sr=SAMPLE_RATE,
+            n_fft=N_FFT,
+            hop_length=HOP_LENGTH,
+            n_mels=N_MELS,
             pad_mode="reflect",
         )
     return np.log10(np.float32(10000) * mel.T + np.float32(1))
