@@ -17,6 +17,7 @@ from genre.errors import GenreError
 PARAMS_PATH = Path("params.yaml")
 SOURCES = ("synthetic", "gtzan", "gtzan-mini", "local")
 SPLIT_STRATEGIES = ("track", "clip", "filtered")
+REPRESENTATIONS = ("handcrafted", "musicnn", "both")  # the method's 44 features, an embedding
 
 
 def _fail(key: str, what: str) -> None:
@@ -164,6 +165,7 @@ class FeaturizeParams(Section):
     hop_length: int = number(512, kind=int, low=1)
     n_mfcc: int = number(13, kind=int, low=13, high=13)  # the 44 features are built on 13 MFCC
     window_s: float = number(0.5, low=0.0, low_open=True, high=60.0)
+    representation: str = choice("handcrafted", REPRESENTATIONS)
 
     def validate(self):
         if self.hop_length > self.n_fft:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from genre import audio
 from genre.audio import fit_length
 from genre.errors import GenreError
-from genre.features import augment, handcrafted
+from genre.features import augment, handcrafted, representation
 from genre.features.layout import FeatureSettings
 from genre.files import atomic_path
 from genre.params import FeaturizeParams
@@ -91,61 +91,110 @@ def shared_tuning(
 
 def featurize_track(job: TrackJob, *, settings: FeatureSettings) -> list[ClipResult]:
     """(manifest row, ClipFeatures or why it was skipped) for each clip of one track."""
-    sr, p, size = settings.sample_rate, settings.featurize, settings.clip_samples
+    sr, size = settings.sample_rate, settings.clip_samples
     try:
         decoded = audio.read(job.source, sample_rate=sr).samples
-        original = fit_length(handcrafted.check_samples(decoded, n_fft=p.n_fft), size)
+        original = fit_length(
+            handcrafted.check_samples(decoded, n_fft=settings.featurize.n_fft), size
+        )
     except GenreError as err:
         message = str(err).replace(str(job.source), str(job.path))
         reason = message if str(job.path) in message else f"{job.path}: {message}"
         return [(position, reason) for position in job.positions]
     with _one_blas_thread():
-        # the original's frames, computed once: its features, the track's tuning, and the
-        # stretches, which are made from them (genre.features.augment.stretch_frames)
-        magnitude, zcr = handcrafted.clip_frames(original, params=p)
-        tuning = shared_tuning(
-            original, n_clips=1, size=size, params=p, sample_rate=sr, magnitude=magnitude
-        )
-        clip = {"sample_rate": sr, "duration_s": settings.duration_s, "params": p, "tuning": tuning}
+        track = _HandcraftedTrack(original, settings) if settings.handcrafted else None
         results = []
         for position, row in zip(job.positions, job.rows, strict=True):
             try:
-                if row["transform"] == "original":
-                    result = handcrafted.frames_clip_features(magnitude, zcr=zcr, **clip)
-                elif row["transform"] == "stretch":
-                    stretched, stretched_zcr = augment.stretch_frames(magnitude, zcr, row)
-                    result = handcrafted.frames_clip_features(stretched, zcr=stretched_zcr, **clip)
-                else:
-                    result = handcrafted.clip_features(
-                        augment.apply(original, row, sample_rate=sr), **clip
-                    )
+                result = _clip_features(original, row, track=track, settings=settings)
             except GenreError as err:
                 result = str(err)
             results.append((position, result))
     return results
 
 
-def song_features(samples: np.ndarray, *, settings: FeatureSettings):
-    """Summary [n, 44] and sequence [n, steps, 44] features of a song's n windows (see
-    split_windows), each by handcrafted.clip_features with the song's shared_tuning."""
-    sample_rate, duration_s, params = settings.sample_rate, settings.duration_s, settings.featurize
-    size = settings.clip_samples
-    windows = split_windows(samples, size=size)
-    with _one_blas_thread():
+class _HandcraftedTrack:
+    """A track's frames, computed once: its original clip's features, the track's chroma
+    tuning, and its stretches, which are made from them (augment.stretch_frames)."""
+
+    def __init__(self, original: np.ndarray, settings: FeatureSettings):
+        p = settings.featurize
+        self.magnitude, self.zcr = handcrafted.clip_frames(original, params=p)
         tuning = shared_tuning(
-            samples, n_clips=len(windows), size=size, params=params, sample_rate=sample_rate
+            original,
+            n_clips=1,
+            size=settings.clip_samples,
+            params=p,
+            sample_rate=settings.sample_rate,
+            magnitude=self.magnitude,
         )
-        clips = [
-            handcrafted.clip_features(
-                window,
-                sample_rate=sample_rate,
-                duration_s=duration_s,
-                params=params,
-                tuning=tuning,
+        self.clip = {
+            "sample_rate": settings.sample_rate,
+            "duration_s": settings.duration_s,
+            "params": p,
+            "tuning": tuning,
+        }
+
+    def features(self, original: np.ndarray, row: dict) -> "handcrafted.ClipFeatures":
+        if row["transform"] == "original":
+            return handcrafted.frames_clip_features(self.magnitude, zcr=self.zcr, **self.clip)
+        if row["transform"] == "stretch":
+            stretched, zcr = augment.stretch_frames(self.magnitude, self.zcr, row)
+            return handcrafted.frames_clip_features(stretched, zcr=zcr, **self.clip)
+        audio_ = augment.apply(original, row, sample_rate=self.clip["sample_rate"])
+        return handcrafted.clip_features(audio_, **self.clip)
+
+
+def _clip_features(original, row, *, track: _HandcraftedTrack | None, settings: FeatureSettings):
+    """One manifest clip's features under the settings' representation."""
+    hand = track.features(original, row) if track is not None else None
+    if not settings.embedded:
+        return hand
+    clip = original if row["transform"] == "original" else None
+    if clip is None:
+        clip = augment.apply(original, row, sample_rate=settings.sample_rate)
+    embedded = representation.embedding(clip, settings=settings)
+    return embedded if hand is None else representation.combined(hand, embedded, settings=settings)
+
+
+def song_features(samples: np.ndarray, *, settings: FeatureSettings):
+    """Summary [n, dims] and sequence [n, steps, dims] features of a song's n windows (see
+    split_windows), as featurize computes a clip's: the handcrafted ones with the song's
+    shared_tuning, the embedding of each window zero-padded to a clip."""
+    windows = split_windows(samples, size=settings.clip_samples)
+    with _one_blas_thread():
+        hand = (
+            _song_handcrafted(samples, windows, settings=settings) if settings.handcrafted else None
+        )
+        clips = hand
+        if settings.embedded:
+            embedded = [representation.embedding(w, settings=settings) for w in windows]
+            clips = (
+                embedded
+                if hand is None
+                else [
+                    representation.combined(h, e, settings=settings)
+                    for h, e in zip(hand, embedded, strict=True)
+                ]
             )
-            for window in windows
-        ]
     return np.stack([c.summary for c in clips]), np.stack([c.sequence for c in clips])
+
+
+def _song_handcrafted(samples, windows, *, settings: FeatureSettings):
+    size, params = settings.clip_samples, settings.featurize
+    tuning = shared_tuning(
+        samples, n_clips=len(windows), size=size, params=params, sample_rate=settings.sample_rate
+    )
+    return [
+        handcrafted.clip_features(
+            window,
+            sample_rate=settings.sample_rate,
+            duration_s=settings.duration_s,
+            params=params,
+            tuning=tuning,
+        )
+        for window in windows
+    ]
 
 
 def split_windows(samples: np.ndarray, *, size: int) -> list[np.ndarray]:
@@ -197,7 +246,7 @@ def collect(
     """Run the jobs, storing each clip's sequence at its manifest row of a .npy memory map at
     `into` as results arrive, then dropping the skipped rows there. Returns the kept clips'
     summaries and {row: reason} for the skipped, both in manifest order."""
-    width = len(handcrafted.FEATURE_NAMES)
+    width = len(settings.names)
     summary = np.zeros((n_clips, width), dtype=np.float32)
     sequences = np.lib.format.open_memmap(
         into, mode="w+", dtype=np.float32, shape=(n_clips, settings.steps, width)

@@ -4,6 +4,7 @@ computes them, so what only describes or checks features (model descriptions, th
 stages) does not load librosa (2 s per process).
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,35 @@ FEATURE_NAMES = (
 )
 STD_ROWS = slice(13, 39)  # delta and delta-delta: standard deviation; the rest: mean
 
+# musicnn's input (genre.features.musicnn): 2.992 s patches of 187 log-mel frames at 16 kHz
+MUSICNN_RATE = 16000
+MUSICNN_HOP = 256
+PATCH_FRAMES = 187
+PATCH_SECONDS = PATCH_FRAMES * MUSICNN_HOP / MUSICNN_RATE
+# The 753 feature maps its back end pools, in the network's order: the front end's (timbral
+# 7x38 and 7x67, temporal 128, 64 and 32 frames) and the mid end's three layers.
+FEATURE_MAPS = (
+    ("timbral_7x38", 204),
+    ("timbral_7x67", 204),
+    ("temporal_128", 51),
+    ("temporal_64", 51),
+    ("temporal_32", 51),
+    ("midend_1", 64),
+    ("midend_2", 64),
+    ("midend_3", 64),
+)
+EMBEDDING_NAMES = tuple(
+    f"{stat}_{block}_{i:03d}"
+    for stat in ("max", "mean")
+    for block, size in FEATURE_MAPS
+    for i in range(size)
+)
+NAMES = {  # featurize.representation -> the features, in order
+    "handcrafted": FEATURE_NAMES,
+    "musicnn": EMBEDDING_NAMES,
+    "both": FEATURE_NAMES + EMBEDDING_NAMES,
+}
+
 
 @dataclass(frozen=True)
 class FeatureSettings:
@@ -35,8 +65,24 @@ class FeatureSettings:
         return clip_samples(sample_rate=self.sample_rate, duration_s=self.duration_s)
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """The features of featurize.representation, in order."""
+        return NAMES[self.featurize.representation]
+
+    @property
+    def handcrafted(self) -> bool:
+        return self.featurize.representation in ("handcrafted", "both")
+
+    @property
+    def embedded(self) -> bool:
+        return self.featurize.representation in ("musicnn", "both")
+
+    @property
     def steps(self) -> int:
-        """Windows per clip in a sequence (GenreError when the settings leave none)."""
+        """Steps per clip in a sequence: 0.5 s windows of the handcrafted features, or musicnn's
+        patches (GenreError when the settings leave none)."""
+        if self.embedded:
+            return patch_count(n_samples=self.clip_samples, sample_rate=self.sample_rate)
         steps, _ = window_layout(
             sample_rate=self.sample_rate, duration_s=self.duration_s, params=self.featurize
         )
@@ -44,7 +90,14 @@ class FeatureSettings:
 
     def input_shape(self, *, sequences: bool) -> tuple[int, ...]:
         """What a model takes per clip: (features,) or, `sequences`, (steps, features)."""
-        return (self.steps, len(FEATURE_NAMES)) if sequences else (len(FEATURE_NAMES),)
+        return (self.steps, len(self.names)) if sequences else (len(self.names),)
+
+
+def patch_count(*, n_samples: int, sample_rate: int) -> int:
+    """The patches musicnn cuts a clip of n_samples at sample_rate into: its whole patches of
+    centred frames at 16 kHz (librosa.resample's length), at least one."""
+    resampled = math.ceil(n_samples * MUSICNN_RATE / sample_rate)
+    return max(1, (1 + resampled // MUSICNN_HOP) // PATCH_FRAMES)
 
 
 def clip_samples(*, sample_rate: int, duration_s: float) -> int:

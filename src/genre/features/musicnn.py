@@ -36,17 +36,21 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from genre.errors import GenreError
+from genre.features.layout import (
+    EMBEDDING_NAMES,
+    FEATURE_MAPS,
+    MUSICNN_HOP,
+    MUSICNN_RATE,
+    PATCH_FRAMES,
+)
 from genre.models.networks import keras  # TF set up for reproducible bits (oneDNN on, held to AVX2)
 
 # isort: split
 import tensorflow as tf  # after genre.models.networks: TF must load with its settings
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE, HOP_LENGTH = MUSICNN_RATE, MUSICNN_HOP
 N_FFT = 512
-HOP_LENGTH = 256
 N_MELS = 96
-PATCH_FRAMES = 187
-PATCH_SECONDS = PATCH_FRAMES * HOP_LENGTH / SAMPLE_RATE  # 2.992 s
 RES_TYPE = "soxr_hq"  # librosa's default resampler, as genre.audio.read uses
 EPSILON = 1e-3  # the batch norms' epsilon (tf.compat.v1.layers' default)
 # The largest log-mel value accepted. Audio of peak p reaches at most 7.35 + 2 log10(p): a
@@ -55,24 +59,6 @@ EPSILON = 1e-3  # the batch norms' epsilon (tf.compat.v1.layers' default)
 MAX_LOG_MEL = 12.0
 BATCH = 10  # patches per model call (a 30 s clip)
 
-# The 753 feature maps the back end pools, in the network's order: the front end's
-# (timbral 7x38 and 7x67, temporal 128, 64 and 32 frames) and the mid end's three layers.
-FEATURE_MAPS = (
-    ("timbral_7x38", 204),
-    ("timbral_7x67", 204),
-    ("temporal_128", 51),
-    ("temporal_64", 51),
-    ("temporal_32", 51),
-    ("midend_1", 64),
-    ("midend_2", 64),
-    ("midend_3", 64),
-)
-EMBEDDING_NAMES = tuple(
-    f"{stat}_{block}_{i:03d}"
-    for stat in ("max", "mean")
-    for block, size in FEATURE_MAPS
-    for i in range(size)
-)
 EMBEDDING_SIZE = len(EMBEDDING_NAMES)  # 1506
 
 # The 50 MSD tags in output order (musicnn/configuration.py, MSD_LABELS).

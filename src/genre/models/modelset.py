@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from genre.errors import GenreError
-from genre.features.layout import FEATURE_NAMES, FeatureSettings
+from genre.features.layout import FeatureSettings
 from genre.files import md5sum
 from genre.models import registry
 from genre.params import DataParams, FeaturizeParams
@@ -71,7 +71,7 @@ def describe_model(
         "sample_rate": data.sample_rate,
         "duration_s": data.duration_s,
         "featurize": asdict(featurize),
-        "features": list(FEATURE_NAMES),
+        "features": list(settings.names),
         "data": {
             "source": data.source,
             "local_path": data.local_path if data.source == "local" else None,
@@ -244,11 +244,6 @@ def _weights(description: dict, *, path: Path) -> dict[str, float]:
 
 def _settings(description: dict, *, path: Path) -> FeatureSettings:
     """The description's settings, refused when this code cannot compute what they say."""
-    if list(description["features"]) != list(FEATURE_NAMES):
-        raise GenreError(
-            f"{path}: the models take features this code does not compute in that order "
-            f"(trained by another version?): {REBUILD}"
-        )
     featurize = description["featurize"]
     known = {f.name for f in fields(FeaturizeParams)}
     if not isinstance(featurize, dict) or set(featurize) != known:
@@ -263,7 +258,13 @@ def _settings(description: dict, *, path: Path) -> FeatureSettings:
         params = FeaturizeParams(**featurize)
     except GenreError as err:  # the message starts `params.yaml: `
         raise GenreError(f"{path}: {str(err).removeprefix('params.yaml: ')}") from None
-    return FeatureSettings(data.sample_rate, data.duration_s, params)
+    settings = FeatureSettings(data.sample_rate, data.duration_s, params)
+    if list(description["features"]) != list(settings.names):
+        raise GenreError(
+            f"{path}: the models take features this code does not compute in that order "
+            f"(trained by another version?): {REBUILD}"
+        )
+    return settings
 
 
 def _genres(description: dict, *, path: Path) -> tuple[str, ...]:

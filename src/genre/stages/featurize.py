@@ -13,7 +13,7 @@ import pandas as pd
 
 from genre import params, paths
 from genre.errors import GenreError, run_cli
-from genre.features import augment, extraction, handcrafted
+from genre.features import augment, extraction
 from genre.features.layout import FeatureSettings
 from genre.files import atomic_path, read_csv, write_csv, write_json
 
@@ -47,7 +47,7 @@ def featurize(
             raise GenreError(f"no clip could be featurized; the first failure: {reasons[0]}")
         kept = manifest.drop(index=manifest.index[list(reasons)])
         table = kept[paths.ID_COLUMNS].reset_index(drop=True).astype(str)
-        values = pd.DataFrame(summary, columns=list(handcrafted.FEATURE_NAMES))
+        values = pd.DataFrame(summary, columns=list(settings.names))
         pd.concat([table, values], axis=1).to_parquet(tmp["summary"], index=False)
         skipped = manifest.iloc[list(reasons)][["clip_id", "track_id"]]
         skipped = skipped.assign(reason=list(reasons.values()))
@@ -57,7 +57,7 @@ def featurize(
             "skipped": len(reasons),
             "tracks": int(kept["track_id"].nunique()),
             "steps": settings.steps,
-            "features": len(handcrafted.FEATURE_NAMES),
+            "features": len(settings.names),
         }
         write_json(metrics, tmp["metrics"])
     for row in skipped.head(SHOWN_SKIPS).itertuples():
