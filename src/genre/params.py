@@ -20,7 +20,7 @@ from ruamel.yaml import YAML, MappingNode, YAMLError
 from ruamel.yaml.constructor import DuplicateKeyError
 
 from genre import GENRE_NAME, GENRE_NAME_RULE, GENRES
-from genre.errors import GenreError
+from genre.errors import GenreError, printable
 
 PARAMS_PATH = Path("params.yaml")
 SOURCES = ("synthetic", "gtzan", "gtzan-mini", "local")
@@ -61,8 +61,11 @@ _SHORT = _ShortRepr()
 
 def shown(value: Any) -> str:
     """`repr(value)` for a message: at most SHOWN characters (`...` where cut), one line."""
-    text = _SHORT.repr(value)
-    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+    return _cut(_SHORT.repr(value))
+
+
+def _cut(text: str, size: int = SHOWN) -> str:
+    return text if len(text) <= size else text[: size - 3] + "..."
 
 
 def _name(key: Any) -> str:
@@ -352,10 +355,11 @@ def read_yaml(path: str | Path = PARAMS_PATH) -> dict:
 
 
 def _read_text(path: Path) -> str:
+    name = printable(path)
     if not path.is_file():
-        raise GenreError(f"{path} not found: run from the project folder (where params.yaml is)")
+        raise GenreError(f"{name} not found: run from the project folder (where params.yaml is)")
     too_big = GenreError(
-        f"{path} is over {MAX_BYTES // 1_000_000} MB, more than a params file holds (this "
+        f"{name} is over {MAX_BYTES // 1_000_000} MB, more than a params file holds (this "
         "project's is 2 KB): is it the right file?"
     )
     if path.stat().st_size > MAX_BYTES:
@@ -363,29 +367,30 @@ def _read_text(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise GenreError(f"{path} is not UTF-8 text: is it the right file?") from None
+        raise GenreError(f"{name} is not UTF-8 text: is it the right file?") from None
     if len(text) > MAX_BYTES:  # it grew since, or its size was not told
         raise too_big
     return text
 
 
 def _parse(text: str, path: Path) -> dict:
+    name = printable(path)
     try:
         _first_look(text)
         data = YAML(typ="safe").load(text)
     except DuplicateKeyError as err:
         key = _duplicate_key(text) or err.problem
         line = err.problem_mark.line + 1
-        raise GenreError(f"{path}: {key} is set twice (again at line {line}): keep one") from None
+        raise GenreError(f"{name}: {key} is set twice (again at line {line}): keep one") from None
     except YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         what = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise GenreError(f"{path} is not valid YAML{where}: {what[:SHOWN]}") from None
+        raise GenreError(f"{name} is not valid YAML{where}: {_cut(what, 2 * SHOWN)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise GenreError(f"{path} must hold a mapping of sections (data:, augment:, ...)")
+        raise GenreError(f"{name} must hold a mapping of sections (data:, augment:, ...)")
     for section in data:
         if section not in SECTIONS:
             hint = _did_you_mean(section, SECTIONS)
