@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from genre import params
+from genre import audio, params
 from genre.app import cli
+from genre.app.predict import file_error
 from genre.errors import GenreError, describe_os_error, printable, run_cli
 from genre.models import registry
 
@@ -273,6 +274,15 @@ def test_a_name_with_a_newline_gives_one_line(capsys):
             run_cli(main)
         assert capsys.readouterr().err.splitlines()[0].startswith("error: a\\nb.wav: ")
     assert describe_os_error(FileNotFoundError(2, "No such file", name)).startswith("a\\nb.wav:")
+
+
+def test_predict_answers_a_file_with_a_newline_on_one_line(tmp_path):
+    """`genre predict $'a\\nb.wav'` split its answer over two lines."""
+    name = str(tmp_path / "a\nb.wav")
+    with pytest.raises(GenreError) as caught:
+        audio.read(name, sample_rate=22050)
+    line = file_error(name, caught.value)
+    assert line == f"{tmp_path}/a\\nb.wav: file not found"
 
 
 def test_a_huge_unexpected_error_is_cut_to_one_short_line(capsys):
