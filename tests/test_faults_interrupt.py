@@ -180,11 +180,22 @@ def test_sweep_removes_only_temporaries_of_dead_runs(tmp_path):
     )
 
 
-def run_stage(name: str, cwd: Path) -> subprocess.Popen:
+# Starts a command with SIGINT's disposition set, whatever this test runner's is: a shell
+# starts a background job (`pytest ... &` in a script, nohup) with SIGINT ignored, and an
+# ignored signal stays ignored across exec.
+LAUNCH = (
+    "import os, signal, sys; "
+    "signal.signal(signal.SIGINT, signal.SIG_IGN if sys.argv[1] == 'ignore' else signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])"
+)
+
+
+def run_stage(name: str, cwd: Path, *, sigint: str = "default") -> subprocess.Popen:
+    """`python -m genre.stages.<name>` started with SIGINT at its default or ignored."""
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     env.pop("DVC_STAGE", None)
     return subprocess.Popen(
-        [sys.executable, "-m", f"genre.stages.{name}"],
+        [sys.executable, "-c", LAUNCH, sigint, "-m", f"genre.stages.{name}"],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -247,6 +258,61 @@ def test_signals_stop_a_stage_promptly_and_cleanly(downloaded, signum, code, lin
     assert err.strip().splitlines() == [line + ", no temporary files left"]
     assert temporaries(downloaded / "data") == []
     assert (downloaded / "data/raw/index.csv").read_bytes() == before
+
+
+def test_started_with_sigint_ignored_a_stage_keeps_ignoring_it(downloaded):
+    """Unix convention (nohup, `cmd &` in a script, a queued experiment in the background):
+    Ctrl-C ignored at start stays ignored; the stage goes on, and SIGTERM stops it cleanly."""
+    before = (downloaded / "data/raw/index.csv").read_bytes()
+    process = run_stage("download", downloaded, sigint="ignore")
+    wait_for_temporaries(process, downloaded / "data")
+    process.send_signal(signal.SIGINT)
+    time.sleep(1.5)
+    assert process.poll() is None, process.communicate()  # still running, unaffected
+    assert temporaries(downloaded / "data")  # still writing
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 143
+    assert err.strip().splitlines() == [
+        "stopped: terminated (SIGTERM): stopped, no temporary files left"
+    ]
+    assert temporaries(downloaded / "data") == []
+    assert (downloaded / "data/raw/index.csv").read_bytes() == before
+
+
+INTERRUPTED_IN_EXEC = """
+from genre.errors import run_cli
+
+
+def main():
+    # Ctrl-C while Python runs text through exec() or eval(), as namedtuple and dataclass
+    # creation do (so every import): the moment a stage is most often interrupted.
+    exec("import os, signal, time; os.kill(os.getpid(), signal.SIGINT); time.sleep(30)")
+
+
+if __name__ == "__main__":
+    run_cli(main)
+"""
+
+
+def test_ctrl_c_inside_exec_still_exits_130_with_its_line(tmp_path):
+    """CPython ends a process by SIGINT, after its clean exit, when a plain KeyboardInterrupt
+    left an exec() of text, even one caught later: run_cli's own Ctrl-C exception avoids it."""
+    (tmp_path / "interrupted_in_exec.py").write_text(INTERRUPTED_IN_EXEC)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(tmp_path)])}
+    env.pop("DVC_STAGE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", LAUNCH, "default", "-m", "interrupted_in_exec"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 130, (result.returncode, result.stderr)
+    assert result.stderr.strip().splitlines() == [
+        "stopped: interrupted (Ctrl-C): stopped, no temporary files left"
+    ]
 
 
 def test_after_sigkill_the_next_run_sweeps_the_litter(downloaded):

@@ -3,6 +3,8 @@
 `run_cli` is the only way stages and commands are run: a GenreError, an operating-system error
 (permission, missing path, disk full, read-only file system, ...), Ctrl-C, SIGTERM and even an
 unexpected exception each end as ONE line on stderr and a non-zero exit code, never a traceback.
+A command started with Ctrl-C ignored (`nohup`, `cmd &` in a script, a queued experiment run in
+the background) keeps ignoring it, as Unix programs do; SIGTERM still stops it cleanly.
 Under `dvc repro` (DVC sets DVC_STAGE for the command) DVC has already removed the stage's
 previous outputs, so the line also names the command that restores them from the DVC cache.
 """
@@ -18,6 +20,7 @@ EXIT_ERROR = 1
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports Ctrl-C
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 DEBUG_ENV = "GENRE_DEBUG"  # set to 1 to get the traceback of an unexpected error
+MAX_MESSAGE = 1000  # characters of a message printed: whatever a message quotes, one short line
 
 # errno -> what to do about it
 OS_ADVICE = {
@@ -43,6 +46,14 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so `finally` blocks (atomic writes) clean up."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) under run_cli. Not KeyboardInterrupt itself: CPython marks a plain
+    KeyboardInterrupt that leaves an exec() or eval() of text (namedtuple and dataclass
+    creation do that, so any import) as unhandled, even once caught, and then ends the process
+    by SIGINT after our clean exit 130 (Modules/main.c, Python/pythonrun.c: run_eval_code_obj
+    compares the exception's type to KeyboardInterrupt exactly)."""
+
+
 def describe_os_error(err: OSError) -> str:
     """`<path>: <what went wrong>: <what to do>` for an operating-system error."""
     where = " -> ".join(
@@ -53,12 +64,22 @@ def describe_os_error(err: OSError) -> str:
     return f"{where}: {what}: {advice}" if where else f"{what}: {advice}"
 
 
+# Control characters (C0, DEL, C1) and Unicode's line and paragraph separators, escaped as
+# Python writes them: a name with a newline or an escape sequence stays on its one line.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_CONTROLS |= {ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r"}
+_CONTROLS |= {0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
 def printable(path: object) -> str:
-    """A path as text any terminal can print: bytes that are not UTF-8 shown as \\xNN."""
+    """A path as text any terminal prints on one line: bytes that are not UTF-8 shown as
+    \\xNN, control characters escaped (newline as \\n, tab as \\t, ESC as \\x1b)."""
     if isinstance(path, bytes):
-        return path.decode("utf-8", "backslashreplace")
-    text = os.fspath(path) if isinstance(path, os.PathLike) else str(path)
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        text = path.decode("utf-8", "backslashreplace")
+    else:
+        text = os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text.translate(_CONTROLS)
 
 
 def restore_hint() -> str:
@@ -93,23 +114,33 @@ def _uncached_outs(stage: str, root: str) -> list[str]:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """Whitespace (newlines too) as single spaces, cut to MAX_MESSAGE characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
 def _raise_terminated(signum, frame) -> None:
     raise Terminated
 
 
+def _raise_interrupted(signum, frame) -> None:
+    raise Interrupted
+
+
 def run_cli(main: Callable[[], object]) -> None:
     """Run a stage or command: every failure becomes `error: <message>` and a non-zero exit."""
-    previous = None
-    with contextlib.suppress(ValueError):  # not the main thread: leave SIGTERM alone
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    handlers = {signal.SIGTERM: _raise_terminated}
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored at start: stays so
+        handlers[signal.SIGINT] = _raise_interrupted
+    previous = {}
+    with contextlib.suppress(ValueError):  # not the main thread: leave the signals alone
+        for signum, handler in handlers.items():
+            previous[signum] = signal.signal(signum, handler)
     try:
         _run(main)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _run(main: Callable[[], object]) -> None:
@@ -129,15 +160,24 @@ def _run(main: Callable[[], object]) -> None:
         if os.environ.get(DEBUG_ENV):
             raise
         _fail(
-            f"unexpected {type(err).__name__}: {err}: this is a bug, please report it "
+            f"unexpected {type(err).__name__}: {_said(err)}: this is a bug, please report it "
             f"(rerun with {DEBUG_ENV}=1 for the traceback)",
             EXIT_ERROR,
         )
 
 
+def _said(err: Exception) -> str:
+    """What an unexpected exception says, cut short (a library may quote a whole array)."""
+    try:
+        text = str(err)
+    except Exception:  # noqa: BLE001 - its own __str__ failed: the type still says something
+        return "(no message)"
+    return text if len(text) <= MAX_MESSAGE // 2 else text[: MAX_MESSAGE // 2 - 3] + "..."
+
+
 def _fail(message: str, code: int) -> None:
     prefix = "error" if code == EXIT_ERROR else "stopped"
-    line = f"{prefix}: {_one_line(printable(message))}{restore_hint()}"
+    line = f"{prefix}: {printable(_one_line(message))}{restore_hint()}"
     with contextlib.suppress(OSError, ValueError):  # stderr closed: the exit code still says it
         sys.stdout.flush()
     with contextlib.suppress(OSError, ValueError):

@@ -33,6 +33,7 @@ from genre.models import registry
 from genre.paths import MODELS_DIR, REPORT
 
 MB = 1024 * 1024
+MAX_UPLOAD_MB = 1024  # --max-mb at most: an hour of CD-quality WAV is 635 MB
 UPLOAD_MAX_AGE_S = 600  # uploads older than this are deleted (checked as often)
 QUEUE_SIZE = 64  # requests waiting beyond this are refused by Gradio ("queue full")
 SYNTHETIC_WARNING = (
@@ -341,8 +342,9 @@ def run(args: argparse.Namespace) -> None:
     """Serve the page until Ctrl-C (or SIGTERM); uploads live in a temporary folder."""
     if not 0 < args.port < 65536:
         raise GenreError(f"--port {args.port}: not a port number (1-65535)")
-    if not args.max_mb > 0:
-        raise GenreError(f"--max-mb {args.max_mb:g}: must be above 0")
+    if not 0 < args.max_mb <= MAX_UPLOAD_MB:  # false for nan and inf too
+        what = "above 0" if args.max_mb <= 0 else f"a size in MB, at most {MAX_UPLOAD_MB}"
+        raise GenreError(f"--max-mb {args.max_mb:g}: must be {what}")
     if not args.max_minutes > 0:
         raise GenreError(f"--max-minutes {args.max_minutes:g}: must be above 0")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no telemetry, no version check
