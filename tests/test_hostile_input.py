@@ -319,9 +319,14 @@ def test_a_stage_refuses_a_nan_weight_and_writes_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "1e9", "-1"])
-def test_serve_refuses_an_absurd_max_mb(capsys, value):
+@pytest.mark.parametrize(
+    "argv",
+    [["serve", "--max-mb"], ["serve", "--max-minutes"], ["predict", "song.wav", "--max-minutes"]],
+    ids=["serve-max-mb", "serve-max-minutes", "predict-max-minutes"],
+)
+def test_number_options_refuse_absurd_values(capsys, argv, value):
     with pytest.raises(SystemExit) as exit_:
-        cli.main(["serve", f"--max-mb={value}"])
+        cli.main([*argv[:-1], f"{argv[-1]}={value}"])
     assert exit_.value.code == 1
     (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith("error: --max-mb ") and "must be" in line, line
+    assert line.startswith(f"error: {argv[-1]} ") and "must be" in line, line

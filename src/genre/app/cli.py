@@ -3,7 +3,7 @@
 import argparse
 import importlib
 
-from genre.errors import run_cli
+from genre.errors import GenreError, run_cli
 
 # subcommand -> module with add_arguments(parser) and run(args)
 COMMANDS = {
@@ -11,6 +11,14 @@ COMMANDS = {
     "listen": ("genre.app.listen", "write chosen augmented clips as WAV files to listen to"),
     "serve": ("genre.app.serve", "a web page that tells the genre of an uploaded song"),
 }
+
+
+def check_option(flag: str, value: float, *, high: float, unit: str) -> float:
+    """A number option: above 0 and at most `high` (so never nan or inf); GenreError naming it."""
+    if not 0 < value <= high:  # false for nan and inf too
+        what = "above 0" if value <= 0 else f"{unit}, at most {high:g}"
+        raise GenreError(f"{flag} {value:g}: must be {what}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> None:

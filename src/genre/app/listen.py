@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from genre.errors import GenreError
+from genre.errors import GenreError, printable
 from genre.paths import INDEX, MANIFEST, RAW_DIR
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> None:
     index = read_csv(INDEX, columns=["track_id", "path"], made_by="download")
     rows = choose(manifest, args.clip_ids, random=args.random, seed=args.seed)
     for path, description in render(rows, index, out_dir=args.out, sample_rate=sample_rate):
-        print(f"{path}  {description}")
+        print(f"{printable(path)}  {description}")
 
 
 def choose(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 MIN_SECONDS = 3.0  # shorter audio holds too little music to tell a genre
 MAX_MINUTES = LONGEST_SONG_S / 60  # default --max-minutes: longer songs are refused unread
+MAX_MINUTES_LIMIT = 600  # --max-minutes at most: 10 hours
 SILENCE_PEAK = 1e-4  # -80 dBFS: quieter than any recording's noise floor
 TOP = 3
 
@@ -103,10 +104,10 @@ def run(args: argparse.Namespace) -> None:
     """Classify each file; a bad file gets its own `error:` line and exit code 1 at the end."""
     from tqdm import tqdm
 
+    from genre.app.cli import check_option
     from genre.audio import TooLong
 
-    if not args.max_minutes > 0:
-        raise GenreError(f"--max-minutes {args.max_minutes:g}: must be above 0")
+    check_option("--max-minutes", args.max_minutes, high=MAX_MINUTES_LIMIT, unit="minutes")
     model_set = load_model_set(args.models_dir, choice=args.model)
     answers, failed = [], 0
     for file in tqdm(args.files, desc="predict", unit="file", disable=None, leave=False):
@@ -138,7 +139,9 @@ def file_error(file: str | Path, err: Exception) -> str:
         return text if text.startswith(name) else f"{name}: {text}"
     if isinstance(err, OSError):
         return f"{name}: {describe_os_error(err)}"
-    return f"{name}: could not be classified ({type(err).__name__}: {err})".replace("\n", " ")
+    text = printable(err)
+    text = text if len(text) <= 200 else f"{text[:197]}..."
+    return f"{name}: could not be classified ({type(err).__name__}: {text})"
 
 
 def load_model_set(models_dir: Path = MODELS_DIR, *, choice: str = registry.ENSEMBLE) -> ModelSet:

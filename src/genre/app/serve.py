@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from genre.app.predict import MAX_MINUTES
+from genre.app.predict import MAX_MINUTES, MAX_MINUTES_LIMIT
 from genre.errors import GenreError, printable
 from genre.models import registry
 from genre.paths import MODELS_DIR, REPORT
@@ -176,7 +176,7 @@ def model_set_markdown(model_set, *, choice: str, models_dir: Path, report: Path
     description = dict(model_set.description)
     data = description.get("data") or {}
     source = data.get("source") or description.get("source") or "unknown"
-    where = f" (`{data['local_path']}`)" if data.get("local_path") else ""
+    where = f" (`{printable(data['local_path'])}`)" if data.get("local_path") else ""
     fingerprints = ", ".join(
         f"{key.removesuffix('_md5')} md5 `{data[key][:8]}`"
         for key in ("index_md5", "split_md5")
@@ -340,13 +340,12 @@ def build_page(service: Service):
 
 def run(args: argparse.Namespace) -> None:
     """Serve the page until Ctrl-C (or SIGTERM); uploads live in a temporary folder."""
+    from genre.app.cli import check_option
+
     if not 0 < args.port < 65536:
         raise GenreError(f"--port {args.port}: not a port number (1-65535)")
-    if not 0 < args.max_mb <= MAX_UPLOAD_MB:  # false for nan and inf too
-        what = "above 0" if args.max_mb <= 0 else f"a size in MB, at most {MAX_UPLOAD_MB}"
-        raise GenreError(f"--max-mb {args.max_mb:g}: must be {what}")
-    if not args.max_minutes > 0:
-        raise GenreError(f"--max-minutes {args.max_minutes:g}: must be above 0")
+    check_option("--max-mb", args.max_mb, high=MAX_UPLOAD_MB, unit="a size in MB")
+    check_option("--max-minutes", args.max_minutes, high=MAX_MINUTES_LIMIT, unit="minutes")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no telemetry, no version check
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

@@ -18,7 +18,7 @@ import pandas as pd
 import soundfile as sf
 
 from genre import GENRES, genre_list
-from genre.errors import GenreError
+from genre.errors import GenreError, printable
 from genre.files import atomic_dir, md5sum
 from genre.params import DataParams
 from genre.paths import INDEX, RAW_DIR, RAW_SKIPPED, SUSPICIOUS
@@ -110,7 +110,7 @@ def index_clips(out_dir: Path, notes: dict[str, str]) -> pd.DataFrame:
 
 def source_label(data: DataParams) -> str:
     if data.source == "local":
-        return f"local folder {data.local_path}"
+        return f"local folder {printable(data.local_path)}"
     if data.source in ARCHIVES:
         return f"{data.source} (download)"
     return f"synthetic ({data.clips_per_genre} clips per genre, seed {data.seed})"
