@@ -16,6 +16,9 @@ overlap of the training sets between folds.
     python benchmarks/cross_validate.py PROJECT --set model.units=64 --set train.epochs=20
     python benchmarks/cross_validate.py --report cv.csv more.csv   # tables of saved runs
     python benchmarks/cross_validate.py --compare before.csv after.csv   # two codes, same folds
+    python benchmarks/cross_validate.py --local ../shared/gtzan-mini --representation musicnn \
+        --factor 1 --out musicnn.csv
+    python benchmarks/cross_validate.py --report musicnn.csv --baseline-from handcrafted.csv
 
 model/train/baseline/ensemble params come from PROJECT's params.yaml (for --local: the current
 folder's params.yaml, also used for the other stages), each overridable with --set
@@ -82,12 +85,17 @@ def load_features(project: Path) -> Features:
     return Features(table[ID_COLUMNS].reset_index(drop=True), summary, sequences)
 
 
-def featurize_local(folder: Path, *, factor: float, workdir: Path) -> Path:
+def featurize_local(
+    folder: Path, *, factor: float, representation: str | None, workdir: Path
+) -> Path:
     """A project folder in workdir with `folder` downloaded (data.source local), augmented by
-    `factor` and featurized, by the pipeline's own stages (default params otherwise)."""
+    `factor` and featurized (with `representation`, if given), by the pipeline's own stages
+    (default params otherwise)."""
     settings = params.read_yaml() if params.PARAMS_PATH.is_file() else {}
     settings.setdefault("data", {}).update(source="local", local_path=str(folder.resolve()))
     settings.setdefault("augment", {})["factor"] = factor
+    if representation:
+        settings.setdefault("featurize", {})["representation"] = representation
     yaml = YAML()
     with open(workdir / "params.yaml", "w") as f:
         yaml.dump(settings, f)
@@ -206,8 +214,11 @@ def corrected_interval(diffs: np.ndarray, *, test_share: float, level: float = 0
     return mean, mean - half, mean + half
 
 
-def report(records: pd.DataFrame, *, k: int, title: str) -> str:
-    """The tables: mean ± std per model, and paired differences against the baseline."""
+def report(
+    records: pd.DataFrame, *, k: int, title: str, baseline: pd.DataFrame | None = None
+) -> str:
+    """The tables: mean ± std per model, and paired differences against the baseline (this
+    run's, or `baseline`: another run's on the same folds, e.g. on other features)."""
     lines = [title, ""]
     lines.append("| model | accuracy | macro recall |")
     lines.append("|---|---|---|")
@@ -218,16 +229,21 @@ def report(records: pd.DataFrame, *, k: int, title: str) -> str:
             for m in ("accuracy", "macro_recall")
         ]
         lines.append(f"| {model} | {' | '.join(cells)} |")
-    if BASELINE not in set(records["model"]) or records["model"].nunique() < 2:
-        return "\n".join(lines)
-    base = records[records["model"] == BASELINE].set_index(["repeat", "fold"])
+    if baseline is None:
+        if BASELINE not in set(records["model"]) or records["model"].nunique() < 2:
+            return "\n".join(lines)
+        baseline = records
+    base = baseline[baseline["model"] == BASELINE].set_index(["repeat", "fold"])
     lines += [
         "",
         "| model − baseline | Δ accuracy (95% CI) | Δ macro recall (95% CI) | folds + / − |",
     ]
     lines.append("|---|---|---|---|")
-    for model in [m for m in MODELS + VARIANTS if m in set(records["model"]) and m != BASELINE]:
+    others = [m for m in MODELS + VARIANTS if m in set(records["model"])]
+    for model in [m for m in others if m != BASELINE or baseline is not records]:
         part = records[records["model"] == model].set_index(["repeat", "fold"])
+        if not part.index.isin(base.index).all():
+            raise GenreError("the runs do not share their folds: run both with the same --seed")
         cells = []
         for metric in ("accuracy", "macro_recall"):
             diffs = (part[metric] - base.loc[part.index, metric]).to_numpy()
@@ -262,11 +278,32 @@ def compare(before: pd.DataFrame, after: pd.DataFrame, *, title: str) -> str:
     return "\n".join(lines)
 
 
+def read_runs(paths: list[Path]) -> pd.DataFrame:
+    """--out CSVs put together; repeats of different files are different repeats."""
+    parts = [pd.read_csv(p) for p in paths]
+    for i, part in enumerate(parts):
+        part["repeat"] = part["repeat"] + 1000 * i
+    return pd.concat(parts, ignore_index=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", nargs="?", type=Path, help="a featurized project folder")
     parser.add_argument("--local", type=Path, help="featurize this <genre>/<genre>.<NNNNN> folder")
     parser.add_argument("--factor", type=float, default=7.02, help="augment.factor for --local")
+    parser.add_argument(
+        "--representation",
+        choices=params.REPRESENTATIONS,
+        help="featurize.representation for --local (default: the params.yaml's)",
+    )
+    parser.add_argument(
+        "--baseline-from",
+        type=Path,
+        nargs="+",
+        metavar="CSV",
+        help="with --report: pair every model against the baseline of these runs, one per "
+        "--report CSV (same folds: the same --seed)",
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42, help="fold seed of the first repeat")
@@ -288,14 +325,15 @@ def main() -> None:
         print(compare(before, after, title=f"{args.compare[1]} against {args.compare[0]}"))
         return
     if args.report:  # runs of the same data and params with different --seed, put together
-        parts = [pd.read_csv(p) for p in args.report]
-        for i, part in enumerate(parts):  # repeats of different files are different repeats
-            part["repeat"] = part["repeat"] + 1000 * i
-        records = pd.concat(parts, ignore_index=True)
+        records = read_runs(args.report)
         k = records["fold"].nunique()
         repeats = records["repeat"].nunique()
         title = f"{', '.join(map(str, args.report))}: {k}-fold by track x {repeats} repeat(s)"
-        print(report(records, k=k, title=title))
+        baseline = None
+        if args.baseline_from:
+            baseline = read_runs(args.baseline_from)
+            title += f"; against the baseline of {', '.join(map(str, args.baseline_from))}"
+        print(report(records, k=k, title=title, baseline=baseline))
         return
     if args.variants:
         args.models = [*args.models, *(v for v in VARIANTS if v not in args.models)]
@@ -303,7 +341,9 @@ def main() -> None:
         raise GenreError("give a featurized project folder or --local FOLDER (one of the two)")
 
     with tempfile.TemporaryDirectory(prefix="cv-") as tmp:
-        project = args.project or featurize_local(args.local, factor=args.factor, workdir=Path(tmp))
+        project = args.project or featurize_local(
+            args.local, factor=args.factor, representation=args.representation, workdir=Path(tmp)
+        )
         sections = load_params(args.project or Path("."), args.set)
         features = load_features(project)
     n_tracks = features.rows["track_id"].nunique()

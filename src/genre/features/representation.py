@@ -6,6 +6,7 @@ the handcrafted windows (0.5 s) are averaged onto the patches they start in, so 
 one sequence of steps.
 """
 
+import contextlib
 import functools
 
 import numpy as np
@@ -19,9 +20,14 @@ from genre.features.layout import PATCH_SECONDS, FeatureSettings
 @functools.cache
 def _musicnn():
     """genre.features.musicnn, imported (with TensorFlow) on first use: a handcrafted run
-    never loads it."""
-    from genre.features import musicnn
+    never loads it. TF runs on one thread where it has not started yet (featurize's worker
+    processes run side by side, one per core); the embedding's bits do not depend on it."""
+    from genre.features import musicnn  # first: TF loads with the project's settings
 
+    tf = musicnn.tf
+    with contextlib.suppress(RuntimeError):  # TF already running (genre predict): as it is
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
     return musicnn
 
 
