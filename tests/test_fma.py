@@ -244,3 +244,23 @@ def test_fma_params():
     assert str(err.value) == (
         "params.yaml: data.fma_subset must be one of small, medium, large; got 'full'"
     )
+
+
+def test_the_download_stage_says_a_bad_copy_in_one_line(copy, tmp_path, monkeypatch, capsys):
+    from genre.errors import run_cli
+    from genre.stages import download
+
+    root = tmp_path / "fma"
+    shutil.copytree(copy, root)
+    shutil.rmtree(root / "fma_small")
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    (tmp_path / "project/params.yaml").write_text(
+        f"data: {{source: fma, local_path: '{root}', duration_s: 1}}\n"
+    )
+    with pytest.raises(SystemExit) as exit_:
+        run_cli(download.main)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 1 and len(lines) == 1
+    assert lines[0].startswith(f"error: {root}/fma_small: folder not found; unzip fma_small.zip")
+    assert not (tmp_path / "project/data/raw").exists()
