@@ -1,4 +1,5 @@
-"""Downloading and safely extracting the GTZAN archives (full, and mirdata's 100-clip mini).
+"""Downloading (resumed when cut short) and safely extracting the data sets' archives: GTZAN,
+mirdata's 100-clip mini GTZAN, and FMA's (genre.sources.fma uses fetch, extract, import_mirrors).
 
 Downloads go through pooch, which keeps the archive in a cache folder outside the project
 (`pooch.os_cache("genre")`, e.g. ~/.cache/genre; override with the GENRE_CACHE_DIR environment
