@@ -131,7 +131,8 @@ def run_stage(cwd: Path, data: dict) -> subprocess.CompletedProcess:
         ),
         (
             {"source": "spotify"},
-            "error: params.yaml: data.source must be one of synthetic, gtzan, gtzan-mini, local; "
+            "error: params.yaml: data.source must be one of synthetic, gtzan, gtzan-mini, local, "
+            "fma; "
             "got 'spotify'",
         ),
     ],

@@ -23,8 +23,10 @@ from genre import GENRE_NAME, GENRE_NAME_RULE, GENRES
 from genre.errors import GenreError, printable
 
 PARAMS_PATH = Path("params.yaml")
-SOURCES = ("synthetic", "gtzan", "gtzan-mini", "local")
-SPLIT_STRATEGIES = ("track", "clip", "filtered")
+SOURCES = ("synthetic", "gtzan", "gtzan-mini", "local", "fma")
+FMA_SUBSETS = ("small", "medium", "large")  # each holds the ones before it
+SPLIT_STRATEGIES = ("track", "clip", "filtered", "official")
+OWN_GENRES = ("local", "fma")  # sources whose genres are known on download, not GTZAN's
 REPRESENTATIONS = ("handcrafted", "musicnn", "both")  # the method's 44 features, an embedding
 
 # What a params file may hold (the project's is 2 KB, 80 values, 3 levels deep). ruamel.yaml
@@ -207,6 +209,7 @@ class DataParams(Section):
     name = "data"
     source: str = choice("synthetic", SOURCES)
     local_path: str | None = folder_path(None)
+    fma_subset: str = choice("small", FMA_SUBSETS)  # for source fma
     genres: tuple[str, ...] | None = genre_names(None)  # null: every genre the source has
     clips_per_genre: int = number(100, kind=int, low=1, high=100_000)
     duration_s: float = number(30.0, low=1.0, high=600.0)
@@ -216,7 +219,7 @@ class DataParams(Section):
     def validate(self):
         if self.source == "local" and not self.local_path:
             _fail("data.local_path", "must name a folder when data.source is local")
-        if self.genres and self.source != "local":  # local's genres are checked on download
+        if self.genres and self.source not in OWN_GENRES:  # theirs are checked on download
             unknown = [g for g in self.genres if g not in GENRES]
             if unknown:
                 _fail(

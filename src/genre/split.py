@@ -8,6 +8,9 @@ Strategies (params `split.strategy`):
 - filtered: for real GTZAN, the fault-filtered lists of Kereliuk, Sturm & Larsen (2015) as
   torchaudio's GTZAN loader holds them (filtered_train + filtered_valid -> train,
   filtered_test -> test). Clips of tracks not in the lists get subset "excluded".
+- official: the source's own split (FMA's artist-filtered training / validation / test, from
+  data/raw/index.csv's official_split): train, valid (early stopping only, never scored) and
+  test. Clips of tracks without a side get subset "excluded".
 """
 
 import math
@@ -22,21 +25,29 @@ from genre.params import SplitParams
 from genre.paths import ID_COLUMNS, SUMMARY
 
 SUBSETS = ("train", "test")
+VALID = "valid"  # official: the early-stopping set of the neural models, never scored
 EXCLUDED = "excluded"
+OFFICIAL_SIDES = ("train", VALID, "test")
 FILTERED_CSV = "resources/gtzan_filtered.csv"
 # What `dvc exp show` displays of the split: data size, test size and the leak (the clip
 # strategy puts tracks on both sides). The other counts are printed by the stage.
 METRIC_KEYS = ("clips", "train_tracks", "test_tracks", "tracks_on_both_sides")
 
 
-def assign(clips: pd.DataFrame, *, params: SplitParams) -> pd.DataFrame:
-    """clips[ID_COLUMNS] plus `subset` (train | test, or excluded under filtered), same order."""
+def assign(
+    clips: pd.DataFrame, *, params: SplitParams, official: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """clips[ID_COLUMNS] plus `subset` (train | test; excluded under filtered and official;
+    valid under official), same order. `official` (track_id -> train | valid | test) is the
+    source's own split, which the official strategy needs."""
     _check_clips(clips)
     out = clips[ID_COLUMNS].reset_index(drop=True)
     if params.strategy == "track":
         subset = split_by_track(out, test_size=params.test_size, seed=params.seed)
     elif params.strategy == "clip":
         subset = split_by_clip(out, test_size=params.test_size, seed=params.seed)
+    elif params.strategy == "official":
+        subset = split_official(out, official or {})
     else:
         subset = split_filtered(out, filtered_lists())
     return out.assign(subset=subset)
@@ -76,6 +87,34 @@ def split_filtered(clips: pd.DataFrame, lists: pd.DataFrame) -> np.ndarray:
     return subset
 
 
+def split_official(clips: pd.DataFrame, sides: dict[str, str]) -> np.ndarray:
+    """Subset per clip: its track's side in the source's own split (train | valid | test),
+    excluded for a track without one. GenreError when no track is on the train or test side."""
+    subset = clips["track_id"].map(sides).fillna("")
+    subset = subset.where(subset.isin(OFFICIAL_SIDES), EXCLUDED).to_numpy(dtype=object)
+    for side in SUBSETS:
+        if not (subset == side).any():
+            raise GenreError(
+                f"split.strategy official: no track of the data set is on the {side} side of "
+                "its official split (data/raw/index.csv, official_split): select genres or a "
+                "subset that has both (data.genres, data.fma_subset), or use split.strategy "
+                "track"
+            )
+    return subset
+
+
+def official_sides(index: pd.DataFrame) -> dict[str, str]:
+    """track_id -> side from data/raw/index.csv's official_split column (written by a source
+    with an official split: fma); GenreError when it has none."""
+    if "official_split" not in index:
+        raise GenreError(
+            "split.strategy official needs the source's own split, but data/raw/index.csv has "
+            "no official_split column: run `dvc repro download` with data.source fma"
+        )
+    sides = index["official_split"].fillna("").astype(str)
+    return dict(zip(index["track_id"].astype(str), sides, strict=True))
+
+
 def filtered_lists() -> pd.DataFrame:
     """track_id, subset (train | valid | test): torchaudio's filtered GTZAN lists (930 tracks)."""
     with resources.files("genre").joinpath(FILTERED_CSV).open() as f:
@@ -83,9 +122,9 @@ def filtered_lists() -> pd.DataFrame:
 
 
 def summarize(split: pd.DataFrame) -> dict[str, int]:
-    """Counts of clips and tracks per side (train, test, excluded) and the leak."""
+    """Counts of clips and tracks per side (train, test, valid, excluded) and the leak."""
     counts = {"clips": len(split), "tracks": split["track_id"].nunique()}
-    for side in (*SUBSETS, EXCLUDED):
+    for side in (*SUBSETS, VALID, EXCLUDED):
         part = split[split["subset"] == side]
         counts[f"{side}_clips"] = len(part)
         counts[f"{side}_tracks"] = part["track_id"].nunique()

@@ -20,7 +20,7 @@ class Inputs:
     """Features of every clip (row i of `x` is row i of `rows`) and the split table."""
 
     x: np.ndarray
-    rows: pd.DataFrame  # clip_id, track_id, genre, transform, subset
+    rows: pd.DataFrame  # clip_id, track_id, genre, transform, subset (train|valid|test|excluded)
     genres: tuple[str, ...] = field(default=())  # model outputs; () = genre_list(rows.genre)
 
     def __post_init__(self):
@@ -51,8 +51,10 @@ def load_inputs(
     if bad:
         raise _stale(split_path, f"has genres that are not genre names {bad[:3]}", "split")
     subsets = set(rows["subset"])
-    if not {"train", "test"} <= subsets <= {"train", "test", "excluded"}:
-        raise _stale(split_path, "needs train and test rows (and no other subset)", "split")
+    if not {"train", "test"} <= subsets <= {"train", "test", "valid", "excluded"}:
+        raise _stale(
+            split_path, "needs train and test rows (and no subset but valid, excluded)", "split"
+        )
     path = sequences_path if sequences else summary_path
     if not path.is_file():
         raise GenreError(f"{path} is missing: run `dvc repro featurize` first")

@@ -3,9 +3,9 @@
 Each train stage writes models/<arch>.json next to models/<arch>.keras: the genres in output
 order (the genre list of the data it was trained on), the sample rate and clip length, every
 featurize setting, the 44 feature names in input order, the input shape, the md5 of the .keras
-file it describes, and the data it was trained on (data.source, data.local_path for local, and
-fingerprints that do not change run to run: the md5 of data/raw/index.csv, which lists every
-clip's md5, and of data/split/split.csv). The ensemble stage checks the four agree and writes
+file it describes, and the data it was trained on (data.source, data.local_path for local and
+fma, and fingerprints that do not change run to run: the md5 of data/raw/index.csv, which lists
+every clip's md5, and of data/split/split.csv). The ensemble stage checks the four agree and writes
 them, with its weights, into models/ensemble.json.
 
 `genre predict` computes features with these settings, never the workspace's params.yaml, and
@@ -74,7 +74,7 @@ def describe_model(
         "features": list(settings.names),
         "data": {
             "source": data.source,
-            "local_path": data.local_path if data.source == "local" else None,
+            "local_path": data.local_path if data.source in ("local", "fma") else None,
             "index_md5": md5sum(index_path),
             "split_md5": md5sum(split_path),
         },

@@ -1,5 +1,6 @@
-"""Fitting one architecture on genre.models.inputs.Inputs: a by-track validation part for early
-stopping, deterministic Keras fitting, and test-set predictions.
+"""Fitting one architecture on genre.models.inputs.Inputs: an early-stopping set (the split's
+`valid` clips where it has them, FMA's official validation set; else a by-track part of the
+training tracks), deterministic Keras fitting, and test-set predictions.
 """
 
 import contextlib
@@ -99,6 +100,28 @@ def predict(model, x: np.ndarray, *, batch_size: int) -> np.ndarray:
     return model.predict(_dataset(x, batch_size=batch_size), verbose=0)
 
 
+def early_stopping_sets(inputs: Inputs, *, train_params: TrainParams) -> tuple[np.ndarray, ...]:
+    """x_fit, y_fit, x_val, y_val: the fitting clips and those early stopping watches. The
+    split's `valid` clips (an official split's validation set) where it has some, the training
+    clips all fitted; else a by-track part of the training tracks (validation_mask)."""
+    rows, genres = inputs.rows, inputs.genres
+    is_train, is_valid = (
+        (rows["subset"] == "train").to_numpy(),
+        (rows["subset"] == "valid").to_numpy(),
+    )
+    if is_valid.any():
+        return (
+            inputs.x[is_train],
+            labels(rows.loc[is_train, "genre"], genres=genres),
+            inputs.x[is_valid],
+            labels(rows.loc[is_valid, "genre"], genres=genres),
+        )
+    train_rows = rows[is_train].reset_index(drop=True)
+    x_all, y_all = inputs.x[is_train], labels(train_rows["genre"], genres=genres)
+    val = validation_mask(train_rows, val_size=train_params.val_size, seed=train_params.seed)
+    return x_all[~val], y_all[~val], x_all[val], y_all[val]
+
+
 def train(
     arch: str,
     inputs: Inputs,
@@ -107,18 +130,14 @@ def train(
     train_params: TrainParams,
     callbacks: list | tuple = (),
 ) -> TrainedModel:
-    """Fit `arch` on the training clips (early stopping on a by-track validation part,
-    best weights restored) and predict the test clips."""
+    """Fit `arch` on the training clips (early stopping on the validation clips, see
+    early_stopping_sets; best weights restored) and predict the test clips."""
     from genre.models.networks import build
 
     start = time.perf_counter()
     tp = train_params
     configure_tensorflow(seed=tp.seed)
-    is_train = (inputs.rows["subset"] == "train").to_numpy()
-    train_rows = inputs.rows[is_train].reset_index(drop=True)
-    x_all, y_all = inputs.x[is_train], labels(train_rows["genre"], genres=inputs.genres)
-    val = validation_mask(train_rows, val_size=tp.val_size, seed=tp.seed)
-    x_fit, y_fit, x_val, y_val = x_all[~val], y_all[~val], x_all[val], y_all[val]
+    x_fit, y_fit, x_val, y_val = early_stopping_sets(inputs, train_params=tp)
     weights = class_weights(y_fit)
     w_fit = None if weights is None else np.array([weights[c] for c in y_fit], "float32")
 
@@ -147,7 +166,7 @@ def train(
     model.steps_per_execution = 1
     best = stop.best_epoch
 
-    test = (inputs.rows["subset"] == "test").to_numpy()  # not ~is_train: "excluded" rows
+    test = (inputs.rows["subset"] == "test").to_numpy()  # not the valid or excluded rows
     probabilities = predict(model, inputs.x[test], batch_size=tp.batch_size)
     predictions = table(inputs.rows[test], probabilities, genres=inputs.genres)
     actual, predicted = predictions["genre"], predictions["predicted"]

@@ -1,11 +1,13 @@
 """The raw data set: the clips of `data.source` imported into data/raw in GTZAN's layout.
 
-Writes data/raw/<genre>/<genre>.<NNNNN>.wav (mono 16-bit at data.sample_rate), index.csv
-(in genre then track order: the data set's genres are the sorted genre names it lists),
-skipped.csv (files not imported, and why) and suspicious.csv (clips kept but likely faulty:
-clipped, silent, odd length). The folder is built in a temporary folder and replaces data/raw
-only on success (under `dvc repro`, DVC itself removes data/raw first: the error then names
-`dvc checkout download` to restore it).
+Writes data/raw/<genre>/<genre>.<NNNNN>.wav (mono 16-bit at data.sample_rate; FMA's clips keep
+their 6-digit track ids, <genre>.<NNNNNN>.wav), index.csv (in genre then track order: the data
+set's genres are the sorted genre names it lists), skipped.csv (files not imported, and why)
+and suspicious.csv (clips kept but likely faulty: clipped, silent, odd length); for a source
+with an official split (fma), index.csv also gives each track's side in it (official_split:
+train | valid | test). The folder is built in a temporary folder and replaces data/raw only on
+success (under `dvc repro`, DVC itself removes data/raw first: the error then names `dvc
+checkout download` to restore it).
 """
 
 import shutil
@@ -22,12 +24,13 @@ from genre.errors import GenreError, printable
 from genre.files import atomic_dir, md5sum
 from genre.params import DataParams
 from genre.paths import INDEX, RAW_DIR, RAW_SKIPPED, SUSPICIOUS
-from genre.sources import checks, local, remote
+from genre.sources import checks, fma, local, remote
 
 INDEX_COLUMNS = ["track_id", "genre", "path", "seconds", "sample_rate", "md5", "note"]
 SKIPPED_COLUMNS = ["path", "reason"]
 SHOWN_SUSPICIOUS = 20
 SHOWN_NOT_AUDIO = 3  # names shown of the files that are not audio (all are in skipped.csv)
+OFFICIAL_COLUMN = "official_split"  # index.csv, for a source with an official split (fma)
 ARCHIVES = {  # source -> mirrors, tried in order (gtzan's are also checked by content)
     "gtzan": remote.GTZAN_MIRRORS,
     "gtzan-mini": remote.GTZAN_MINI_MIRRORS,
@@ -56,6 +59,8 @@ def build(out_dir: Path, data: DataParams, *, cache_dir: Path | None = None) -> 
         return local.import_folder(
             Path(data.local_path), out_dir, sample_rate=data.sample_rate, genres=data.genres
         )
+    if data.source == "fma":
+        return build_fma(out_dir, data, cache_dir=cache_dir)
     imported = remote.import_mirrors(
         ARCHIVES[data.source],
         out_dir,
@@ -65,6 +70,20 @@ def build(out_dir: Path, data: DataParams, *, cache_dir: Path | None = None) -> 
         expected=remote.gtzan_lengths() if data.source == "gtzan" else None,
     )
     return keep_genres(out_dir, imported, data.genres or GENRES, source=data.source)
+
+
+def build_fma(out_dir: Path, data: DataParams, *, cache_dir: Path | None) -> local.Imported:
+    """FMA's data.fma_subset from data.local_path, or downloaded; each clip decoded for its
+    first data.duration_s only (featurize uses no more)."""
+    settings = dict(
+        subset=data.fma_subset,
+        genres=data.genres,
+        sample_rate=data.sample_rate,
+        max_seconds=data.duration_s,
+    )
+    if data.local_path:
+        return fma.import_local(Path(data.local_path), out_dir, **settings)
+    return fma.import_download(out_dir, cache_dir=cache_dir, **settings)
 
 
 def keep_genres(
@@ -111,6 +130,9 @@ def index_clips(out_dir: Path, notes: dict[str, str]) -> pd.DataFrame:
 def source_label(data: DataParams) -> str:
     if data.source == "local":
         return f"local folder {printable(data.local_path)}"
+    if data.source == "fma":
+        where = f"local folder {printable(data.local_path)}" if data.local_path else "download"
+        return f"fma_{data.fma_subset} ({where})"
     if data.source in ARCHIVES:
         return f"{data.source} (download)"
     return f"synthetic ({data.clips_per_genre} clips per genre, seed {data.seed})"
@@ -138,13 +160,22 @@ def report(index: pd.DataFrame, imported: local.Imported, data: DataParams, raw_
         )
     if skipped:
         lines.append(f"skipped {len(skipped)} files (listed in {raw_dir / RAW_SKIPPED.name}):")
+        grouped = (local.NOT_AUDIO, *fma.GROUPED_REASONS)
+        lines += [f"  {path}: {reason}" for path, reason in skipped if reason not in grouped]
         other = [path for path, reason in skipped if reason == local.NOT_AUDIO]
-        lines += [f"  {path}: {reason}" for path, reason in skipped if reason != local.NOT_AUDIO]
         if other:
-            more = ", ..." if len(other) > SHOWN_NOT_AUDIO else ""
-            shown = ", ".join(other[:SHOWN_NOT_AUDIO]) + more
-            lines.append(f"  {len(other)} files not audio by their names ({shown})")
+            lines.append(f"  {len(other)} files not audio by their names ({_some(other)})")
+        for group in fma.GROUPED_REASONS:
+            paths = [path for path, reason in skipped if reason == group]
+            if paths:
+                lines.append(f"  {len(paths)} files {group} ({_some(paths)})")
     return "\n".join(lines)
+
+
+def _some(paths: list[str]) -> str:
+    """The first SHOWN_NOT_AUDIO of paths, then `...` if there are more."""
+    more = ", ..." if len(paths) > SHOWN_NOT_AUDIO else ""
+    return ", ".join(paths[:SHOWN_NOT_AUDIO]) + more
 
 
 def report_suspicious(suspicious: pd.DataFrame, raw_dir: Path) -> str:
@@ -173,6 +204,8 @@ def download(
     with atomic_dir(raw_dir) as tmp:
         imported = build(tmp, data, cache_dir=cache_dir)
         index = index_clips(tmp, imported.notes)
+        if imported.official:
+            index[OFFICIAL_COLUMN] = index["track_id"].map(imported.official).fillna("")
         if index.empty:  # the example: a clip's reason rather than a README's
             examples = sorted(imported.skipped, key=lambda row: row[1] == local.NOT_AUDIO)
             first = f" (e.g. {examples[0][0]}: {examples[0][1]})" if examples else ""

@@ -61,6 +61,7 @@ class Imported:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source path, reason)
     origin: str = ""  # for a download: the archive used, its URL and sha256
     left_out: dict[str, int] = field(default_factory=dict)  # genre -> clips data.genres left out
+    official: dict[str, str] = field(default_factory=dict)  # track_id -> the source's own split
 
 
 def _visible_files(root: Path) -> tuple[list[Path], list[Path]]:

@@ -1,10 +1,14 @@
-"""Downloading and safely extracting the GTZAN archives (full, and mirdata's 100-clip mini).
+"""Downloading (resumed when cut short) and safely extracting the data sets' archives: GTZAN,
+mirdata's 100-clip mini GTZAN, and FMA's (genre.sources.fma uses fetch, extract, import_mirrors).
 
 Downloads go through pooch, which keeps the archive in a cache folder outside the project
 (`pooch.os_cache("genre")`, e.g. ~/.cache/genre; override with the GENRE_CACHE_DIR environment
 variable), so `dvc repro` after a params change does not download again and data/raw (a DVC
-output) holds only the clips. An interrupted transfer leaves nothing in the cache (pooch writes
-to a temporary file) and is restarted from scratch.
+output) holds only the clips. What a transfer received is kept in `<archive>.part` beside it:
+after an interruption (in this run, or the next run after a failed one) only the rest is asked
+for (an HTTP Range request, with If-Range so a file changed on the server starts afresh); a
+server that ignores Range sends it all again. The archive takes its place only once complete
+and checked against its published hash (md5 or sha1), so the cache never holds a partial one.
 
 Full GTZAN comes from a list of mirrors tried in order. The original host is gone since 2022 and
 the Hugging Face copy is a repack (WAV instead of AU, macOS `._*` entries), so no archive
@@ -30,11 +34,12 @@ import struct
 import sys
 import tarfile
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -61,8 +66,14 @@ GTZAN_MINI_URL = "https://github.com/TempoBeatDownbeat/gtzan_mini/archive/refs/h
 GTZAN_MINI_MD5 = "44f7f23af8363d96c59663a987f29a4c"
 CACHE_ENV = "GENRE_CACHE_DIR"
 OFFLINE_HINT = "set data.source to synthetic, or to local with data.local_path, in params.yaml"
-RETRIES = 2  # restarts of an interrupted transfer
+RETRIES = 2  # resumptions in a row that receive nothing before a transfer is given up
+MAX_RESUMES = 100  # resumptions of one transfer in one run, even when each one progresses
+RETRY_WAIT_S = 1.0  # wait before resuming, times the resumptions in a row without progress
+TIMEOUT_S = (30, 60)  # connect, and read (between two chunks of the body)
+PARTIAL_SUFFIX = ".part"  # <archive>.part: the bytes received so far
+VALIDATOR_SUFFIX = ".part.etag"  # the ETag (or Last-Modified) those bytes came with
 CHUNK = 1 << 20
+DOWNLOAD_CHUNK = 1 << 16  # bytes read at a time: a transfer cut short loses less than this
 GTZAN_MEMBER = re.compile(r"(?:^|/)(?P<genre>[a-z]+)/(?P=genre)\.\d{5}\.(?:au|wav)\Z")
 TAR_HEADER_BYTES = 8 * tarfile.BLOCKSIZE  # per member: its header, a pax or long-name header,
 # padding; the stream may run that far past the members' declared sizes
@@ -118,10 +129,19 @@ class ExtractionFailed(GenreError):
 
 @dataclass(frozen=True)
 class Mirror:
-    """One place an archive can be downloaded from; md5 where the exact archive is known."""
+    """One place an archive can be downloaded from; its md5 or sha1 where the exact archive
+    is known (published)."""
 
     url: str
     md5: str | None = None
+    sha1: str | None = None
+
+    @property
+    def known_hash(self) -> str | None:
+        """The hash `fetch` checks, as pooch writes it ("sha1:<hex>"), or None."""
+        if self.sha1:
+            return f"sha1:{self.sha1}"
+        return self.md5 and f"md5:{self.md5}"
 
 
 GTZAN_MIRRORS = (Mirror(GTZAN_HF_URL), Mirror(GTZAN_IA_URL), Mirror(GTZAN_URL, GTZAN_MD5))
@@ -142,47 +162,39 @@ def default_cache_dir() -> Path:
 
 
 def fetch(url: str, *, known_hash: str | None, cache_dir: Path) -> Path:
-    """Download url into cache_dir (or reuse the cached copy) and check its md5.
+    """Download url into cache_dir (or reuse the cached copy) and check its hash.
 
-    known_hash is an md5 hex digest, or None where the archive is checked by its content. A
-    mismatch deletes the cached file, so that running again downloads it afresh. A transfer
-    cut short is restarted from scratch up to RETRIES times.
+    known_hash is an md5 hex digest, "sha1:<hex>" (or "md5:<hex>"), or None where the archive
+    is checked by its content. A mismatch deletes the cached file, so that running again
+    downloads it afresh. A transfer cut short is resumed where it stopped (ResumingDownloader).
     """
     import requests  # pooch's own dependency; imported here to keep module import light
 
     cache_dir = Path(cache_dir)
     fname = pooch.utils.unique_file_name(url)
-    downloader = pooch.HTTPDownloader(progressbar=sys.stderr.isatty(), chunk_size=CHUNK)
+    if known_hash and ":" not in known_hash:
+        known_hash = f"md5:{known_hash}"
+    algorithm, _, digest = (known_hash or "").partition(":")
+    downloader = ResumingDownloader(cache_dir / fname, progressbar=sys.stderr.isatty())
     try:
-        for attempt in range(RETRIES + 1):
-            try:
-                return Path(
-                    pooch.retrieve(
-                        url,
-                        known_hash=known_hash and f"md5:{known_hash}",
-                        fname=fname,
-                        path=cache_dir,
-                        downloader=downloader,
-                    )
-                )
-            except requests.exceptions.ChunkedEncodingError as err:
-                if attempt == RETRIES:
-                    raise
-                tqdm.write(
-                    f"download of {url} interrupted ({_request_reason(err)}); "
-                    f"restarting it (attempt {attempt + 2} of {RETRIES + 1})",
-                    file=sys.stderr,
-                )
+        return Path(
+            pooch.retrieve(
+                url, known_hash=known_hash, fname=fname, path=cache_dir, downloader=downloader
+            )
+        )
     except requests.RequestException as err:
+        kept = downloader.kept()
+        resume = f"; {kept} kept in {cache_dir}, run again to resume" if kept else ""
         raise GenreError(
-            f"cannot download {url} ({_request_reason(err)}); to work offline, {OFFLINE_HINT}"
+            f"cannot download {url} ({_request_reason(err)}){resume}; to work offline, "
+            f"{OFFLINE_HINT}"
         ) from None
     except ValueError as err:
         if "hash" not in str(err).lower():
             raise
         (cache_dir / fname).unlink(missing_ok=True)
         raise GenreError(
-            f"the download of {url} is corrupt (its md5 is not {known_hash}); "
+            f"the download of {url} is corrupt (its {algorithm} is not {digest}); "
             "the cached copy was deleted, run again to download it afresh"
         ) from None
     except OSError as err:
@@ -190,6 +202,133 @@ def fetch(url: str, *, known_hash: str | None, cache_dir: Path) -> Path:
             f"cannot store the download in {cache_dir} ({err.strerror or err}); "
             f"set {CACHE_ENV} to a writable folder"
         ) from None
+
+
+class ResumingDownloader:
+    """A pooch downloader that resumes: the bytes received go to `<target>.part` (kept after a
+    failure), an interrupted transfer asks for the rest (HTTP Range, If-Range on the ETag or
+    Last-Modified the first bytes came with), and the complete file is handed to pooch, which
+    checks its hash before it takes the target's place.
+
+    Resumes straight away after an interruption that received bytes; RETRIES times in a row
+    (waiting RETRY_WAIT_S, 2 x RETRY_WAIT_S, ...) when nothing arrives; at most MAX_RESUMES
+    times in all. A server that answers a Range request with the whole file (200) restarts it.
+    """
+
+    def __init__(self, target: Path, *, progressbar: bool = False):
+        self.answered = False  # the last request was answered (2xx): bytes may follow
+        self.part = Path(f"{target}{PARTIAL_SUFFIX}")
+        self.validator = Path(f"{target}{VALIDATOR_SUFFIX}")
+        self.progressbar = progressbar
+
+    def kept(self) -> str:
+        """What the partial file holds, e.g. "1.2 MB", or "" when there is none."""
+        size = self.part.stat().st_size if self.part.is_file() else 0
+        return f"{size / 1e6:.1f} MB" if size else ""
+
+    def __call__(self, url: str, output_file: str, pooch_object=None) -> None:
+        import requests
+
+        stalled = 0
+        interrupted = (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,  # a body cut short
+        )
+        for resumes in range(MAX_RESUMES + 1):
+            before, self.answered = self._size(), False
+            try:
+                self._transfer(url)
+                break
+            except interrupted as err:
+                stalled = 0 if self._size() > before else stalled + 1
+                # a server never reached, with nothing received: not an interruption
+                if not (self.answered or before) or stalled > RETRIES or resumes == MAX_RESUMES:
+                    raise
+                self._say_resuming(url, err, stalled)
+        os.replace(self.part, output_file)  # same folder: pooch's temporary file
+        self.validator.unlink(missing_ok=True)
+
+    def _say_resuming(self, url: str, err: Exception, stalled: int) -> None:
+        tqdm.write(
+            f"download of {url} interrupted ({_request_reason(err)}) after "
+            f"{self._size() / 1e6:.1f} MB; resuming it",
+            file=sys.stderr,
+        )
+        if stalled:
+            time.sleep(RETRY_WAIT_S * stalled)
+
+    def _size(self) -> int:
+        return self.part.stat().st_size if self.part.is_file() else 0
+
+    def _transfer(self, url: str) -> None:
+        """One request: the rest of the file after the partial one (or all of it), appended."""
+        import requests
+
+        have = self._size()
+        headers = {"Accept-Encoding": "identity"}  # byte offsets of the file itself
+        if have:
+            headers["Range"] = f"bytes={have}-"
+            if self.validator.is_file():
+                headers["If-Range"] = self.validator.read_text()
+        with requests.get(url, headers=headers, stream=True, timeout=TIMEOUT_S) as response:
+            if response.status_code == 416 and have:  # nothing after `have`: done, or changed
+                if _range_total(response) == have:
+                    return
+                self._discard()
+                return self._transfer(url)
+            response.raise_for_status()
+            self.answered = True
+            resumed = response.status_code == 206
+            if resumed and _range_start(response) != have:  # not the part asked for
+                self._discard()
+                return self._transfer(url)
+            if not resumed:  # the whole file (Range ignored, or the file changed)
+                self._discard()
+                validator = _validator(response)
+                if validator:
+                    self.validator.write_text(validator)
+            total = _range_total(response) if resumed else None
+            total = total or int(response.headers.get("Content-Length") or 0) or None
+            with (
+                self.part.open("ab" if resumed else "wb") as out,
+                tqdm(
+                    total=total,
+                    initial=have if resumed else 0,
+                    unit="B",
+                    unit_scale=True,
+                    disable=not self.progressbar,
+                    leave=False,
+                ) as progress,
+            ):
+                for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                    out.write(chunk)
+                    progress.update(len(chunk))
+
+    def _discard(self) -> None:
+        self.part.unlink(missing_ok=True)
+        self.validator.unlink(missing_ok=True)
+
+
+def _validator(response) -> str | None:
+    """What If-Range may name to get the rest of this very file: a strong ETag, or else the
+    Last-Modified date (a weak ETag, W/"...", is not allowed there)."""
+    etag = response.headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return response.headers.get("Last-Modified")
+
+
+def _range_start(response) -> int | None:
+    """The first byte a 206 response holds (its Content-Range), or None."""
+    match = re.match(r"bytes (\d+)-\d+/(?:\d+|\*)", response.headers.get("Content-Range", ""))
+    return int(match[1]) if match else None
+
+
+def _range_total(response) -> int | None:
+    """The full size a Content-Range gives ("bytes 0-9/100" or "bytes */100"), or None."""
+    match = re.search(r"/(\d+)$", response.headers.get("Content-Range", ""))
+    return int(match[1]) if match else None
 
 
 def _request_reason(err: Exception) -> str:
@@ -532,20 +671,26 @@ def import_mirrors(
     limits: Limits,
     cache_dir: Path | None = None,
     expected: Mapping[str, int] | None = None,
+    keep: Callable[[str], bool] | None = None,
+    importer: Callable[[Path], Imported] | None = None,
 ) -> Imported:
     """Import the first mirror that downloads and passes the checks; say why others failed.
 
     Each archive is extracted within `limits` (the data set's). With `expected` (track id ->
     samples; see check_gtzan_content) only the clip members are extracted and the audio is
-    checked; the mirror's md5, where known, is checked too. A refused mirror's cached archive
-    is deleted; a failure of this machine (ExtractionFailed: disk full) stops, keeping it.
-    Imported.origin names the URL and sha256 used.
+    checked; else `keep` picks the members to extract (default: all). The mirror's md5 or
+    sha1, where known, is checked too. `importer(folder)` writes data/raw's layout from the
+    extracted folder (default: GTZAN-named clips, import_folder). A refused mirror's cached
+    archive is deleted; a failure of this machine (ExtractionFailed: disk full) stops, keeping
+    it. Imported.origin names the URL and the hash used.
     """
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    if importer is None:
+        importer = partial(import_folder, out_dir=out_dir, sample_rate=sample_rate)
     failures = []
     for mirror in mirrors:
         try:
-            archive = fetch(mirror.url, known_hash=mirror.md5, cache_dir=cache_dir)
+            archive = fetch(mirror.url, known_hash=mirror.known_hash, cache_dir=cache_dir)
         except GenreError as err:
             failures.append(str(err).split("; to work offline")[0].split("; the cached")[0])
             tqdm.write(f"mirror failed: {failures[-1]}; trying the next", file=sys.stderr)
@@ -556,7 +701,7 @@ def import_mirrors(
                     extract(archive, Path(tmp), limits=limits, keep=is_gtzan_clip)
                     check_gtzan_content(Path(tmp), expected=expected)
                 else:
-                    extract(archive, Path(tmp), limits=limits)
+                    extract(archive, Path(tmp), limits=limits, keep=keep)
             except ExtractionFailed:
                 raise
             except GenreError as err:
@@ -567,10 +712,18 @@ def import_mirrors(
                 tqdm.write(f"mirror failed: {failures[-1]}; trying the next", file=sys.stderr)
                 continue
             try:
-                imported = import_folder(tmp, out_dir, sample_rate=sample_rate)
+                imported = importer(Path(tmp))
             except GenreError as err:  # name the file inside the archive, not the temporary copy
                 raise GenreError(str(err).replace(tmp, str(archive))) from None
-        imported.origin = f"{mirror.url} (sha256 {sha256sum(archive)})"
+        imported.origin = f"{mirror.url} ({origin_hash(archive, mirror)})"
         return imported
     hint = KAGGLE_HINT if expected is not None else OFFLINE_HINT
     raise GenreError(f"no mirror worked ({' | '.join(failures)}); {hint}")
+
+
+def origin_hash(archive: Path, mirror: Mirror) -> str:
+    """The hash that identifies the archive used: the published sha1 it was checked against
+    (hashing a 93 GiB archive again would take minutes), else its sha256."""
+    if mirror.sha1:
+        return f"sha1 {mirror.sha1}, as published"
+    return f"sha256 {sha256sum(archive)}"

@@ -1,7 +1,9 @@
 """Stage `split`: train/test side of every clip (data/split/split.csv, metrics/split.json).
 
-Reads params `split` (and `data.source`, to refuse the filtered GTZAN lists on synthetic data)
-and only the id columns of data/features/summary.parquet; rows keep its order.
+Reads params `split` (and `data.source`, to refuse the filtered GTZAN lists on synthetic data
+and the official split on a source without one), only the id columns of
+data/features/summary.parquet (rows keep its order) and, for the official split,
+data/raw/index.csv's official_split.
 """
 
 from pathlib import Path
@@ -12,9 +14,11 @@ import pyarrow.parquet as pq
 
 from genre import params
 from genre.errors import GenreError, run_cli
-from genre.files import write_csv, write_json
-from genre.paths import ID_COLUMNS, SPLIT, SPLIT_METRICS, SUMMARY
-from genre.split import assign, headline, summarize
+from genre.files import read_csv, write_csv, write_json
+from genre.paths import ID_COLUMNS, INDEX, SPLIT, SPLIT_METRICS, SUMMARY
+from genre.split import assign, headline, official_sides, summarize
+
+OFFICIAL_SOURCES = ("fma",)  # sources with an official split (index.csv's official_split)
 
 
 def read_clips(path: Path = SUMMARY) -> pd.DataFrame:
@@ -35,25 +39,42 @@ def read_clips(path: Path = SUMMARY) -> pd.DataFrame:
 
 
 def main() -> None:
-    split_params = params.load("split")
-    if split_params.strategy == "filtered" and params.load("data").source == "synthetic":
+    split_params, source = params.load("split"), params.load("data").source
+    if split_params.strategy == "filtered" and source == "synthetic":
         raise GenreError(
             "split.strategy filtered needs real GTZAN track ids, but data.source "
             "is synthetic: use data.source gtzan, or split.strategy track"
         )
-    split = assign(read_clips(), params=split_params)
+    official = None
+    if split_params.strategy == "official":
+        if source not in OFFICIAL_SOURCES:
+            raise GenreError(
+                f"split.strategy official needs a source with an official split (data.source "
+                f"fma), but data.source is {source}: use split.strategy track (or filtered "
+                "for real GTZAN)"
+            )
+        index = read_csv(INDEX, columns=["track_id"], made_by="download")
+        official = official_sides(index)
+    split = assign(read_clips(), params=split_params, official=official)
     counts = summarize(split)
     write_csv(split, SPLIT)
     write_json(headline(counts), SPLIT_METRICS)
+    lists = "its official split" if official is not None else "the filtered lists"
     excluded = (
         f", {counts['excluded_clips']} clips of {counts['excluded_tracks']} tracks "
-        "not in the filtered lists excluded (subset `excluded` in split.csv)"
+        f"not in {lists} excluded (subset `excluded` in split.csv)"
         if counts["excluded_clips"]
+        else ""
+    )
+    valid = (
+        f", valid {counts['valid_clips']} clips / {counts['valid_tracks']} tracks (early "
+        "stopping only)"
+        if counts["valid_clips"]
         else ""
     )
     print(
         f"split ({split_params.strategy}): train {counts['train_clips']} clips / "
-        f"{counts['train_tracks']} tracks, test {counts['test_clips']} clips / "
+        f"{counts['train_tracks']} tracks{valid}, test {counts['test_clips']} clips / "
         f"{counts['test_tracks']} tracks, {counts['tracks_on_both_sides']} tracks on both "
         f"sides{excluded} -> {SPLIT}"
     )
