@@ -28,7 +28,7 @@ from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import ThreadpoolController
 from tqdm import tqdm
 
-from genre import audio, augment, features
+from genre import audio, augment, features, kernels
 from genre.audio import fit_length
 from genre.errors import GenreError
 from genre.files import atomic_path
@@ -100,6 +100,7 @@ def shared_tuning(samples: np.ndarray, *, n_clips: int, size: int, params: Featu
 
 def featurize_track(job: TrackJob, *, settings: Settings) -> list[Result]:
     """(manifest row, ClipFeatures or why it was skipped) for each clip of one track."""
+    kernels.check_held(what="featurize")  # e.g. a Dask worker started without its variables
     sr, p = settings.sample_rate, settings.params
     size = features.clip_samples(sample_rate=sr, duration_s=settings.duration_s)
     try:

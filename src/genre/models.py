@@ -23,11 +23,8 @@ FIXED_DATE = "1980-01-01@00:00:00"  # in place of the save time, for byte-identi
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The same trained bytes on any x86-64 CPU with AVX2, whatever its core count
-# (benchmarks/bench_determinism.py): oneDNN picks its kernels by the CPU's vector instructions,
-# so cap them at AVX2; and keep TF's oneDNN ops on: without them, Eigen's matrix products split
-# the sums by thread count. TF reads these once, on import. An environment value wins.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+# (benchmarks/bench_determinism.py): genre.kernels (run by the package's __init__, before this
+# module) holds oneDNN at AVX2 with TF's oneDNN ops on; TF reads those once, on import.
 # TF 2.21 still prints absl's "All log messages before absl::InitializeLog()" and a oneDNN
 # note while importing, past TF_CPP_MIN_LOG_LEVEL: hide them (import errors still raise).
 with native_stderr_hidden():
