@@ -14,6 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from genre import kernels  # noqa: F401 - first: it holds NumPy's and OpenBLAS's kernels
+
+# isort: split
 import numpy as np
 from threadpoolctl import threadpool_limits
 

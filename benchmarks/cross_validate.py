@@ -36,6 +36,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from genre import kernels  # noqa: E402, F401 - first: it holds the numeric kernels
+
+# isort: split
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from ruamel.yaml import YAML  # noqa: E402
