@@ -22,10 +22,11 @@ clips in ../shared/gtzan-sample when present, else 10 synthetic 30 s WAV files; 
     python benchmarks/bench_featurize.py --full     # featurize data/raw + manifest, 2 cores:
                                                     # wall time and peak memory (run in the
                                                     # project folder after `dvc repro augment`)
-    python benchmarks/bench_featurize.py --kernels --repeat 5   # the stage (1 process) with
+    python benchmarks/bench_featurize.py --kernels --repeat 10  # the stage (1 process) with
                                                     # this CPU's own NumPy and OpenBLAS kernels
                                                     # (AVX-512 here) against the AVX2 ones
                                                     # genre.kernels holds them to
+    ... --sample DIR                                # the real clips from DIR
 """
 
 import argparse
@@ -70,14 +71,14 @@ def seed_way(paths: list[Path], *, p: FeaturizeParams) -> None:
         librosa.feature.spectral_bandwidth(y=y, sr=sr, **kw)
 
 
-def make_tracks(raw: Path) -> pd.DataFrame:
+def make_tracks(raw: Path, *, sample: Path) -> pd.DataFrame:
     """Link the real sample clips into raw/, or write synthetic ones; return the index."""
     rows = []
     for i, genre in enumerate(GENRES):
         rel = Path(genre) / f"{genre}.00000.wav"
         (raw / genre).mkdir(parents=True, exist_ok=True)
-        if (SAMPLE / rel).is_file():
-            (raw / rel).symlink_to(SAMPLE / rel)
+        if (sample / rel).is_file():
+            (raw / rel).symlink_to(sample / rel)
         else:
             t = np.arange(int(DURATION * SR)) / SR
             tone = np.sin(2 * np.pi * (110 * (i + 1) * t + 40 * t**2))
@@ -147,11 +148,11 @@ def compare(args: argparse.Namespace) -> None:
     settings = extraction.Settings(SR, DURATION, p)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        index = make_tracks(tmp / "raw")
+        index = make_tracks(tmp / "raw", sample=args.sample)
         manifest = build_manifest(index, params=AugmentParams(factor=1 + args.variants))
         (tmp / "clips").mkdir()
         files = write_clip_files(manifest, index, raw=tmp / "raw", out=tmp / "clips")
-        source = "real GTZAN" if (SAMPLE / "blues").is_dir() else "synthetic"
+        source = "real GTZAN" if (args.sample / "blues").is_dir() else "synthetic"
         print(
             f"{len(index)} {source} tracks x {1 + args.variants} clips = {len(files)} clips, "
             f"{DURATION:.0f} s each; best of {args.repeat}, interleaved"
@@ -248,7 +249,7 @@ def kernels_child(args: argparse.Namespace) -> None:
     settings = extraction.Settings(SR, DURATION, FeaturizeParams())
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        index = make_tracks(tmp / "raw")
+        index = make_tracks(tmp / "raw", sample=args.sample)
         manifest = build_manifest(index, params=AugmentParams(factor=1 + args.variants))
 
         def run_stage() -> None:
@@ -283,13 +284,13 @@ def compare_kernels(args: argparse.Namespace) -> None:
     children = {}
     for name in KERNEL_SETTINGS:
         command = [sys.executable, __file__, "--kernels-child", name]
-        command += ["--variants", str(args.variants)]
+        command += ["--variants", str(args.variants), "--sample", str(args.sample)]
         env = child_env(own if name == "AVX-512" else {})
         children[name] = subprocess.Popen(
             command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
     clips = {name: int(child.stdout.readline()) for name, child in children.items()}
-    source = "real GTZAN" if (SAMPLE / "blues").is_dir() else "synthetic"
+    source = "real GTZAN" if (args.sample / "blues").is_dir() else "synthetic"
     print(
         f"featurize stage, 1 process, {clips['held']} clips of 10 {source} tracks; this CPU: "
         f"NumPy AVX-512 {avx512}, OpenBLAS {core}; best of {args.repeat}, interleaved"
@@ -320,6 +321,7 @@ def main() -> None:
         "--kernels", action="store_true", help="the stage with AVX-512 kernels against held ones"
     )
     parser.add_argument("--kernels-child", choices=KERNEL_SETTINGS, help=argparse.SUPPRESS)
+    parser.add_argument("--sample", type=Path, default=SAMPLE, help="the real clips' folder")
     args = parser.parse_args()
     if args.kernels_child:
         kernels_child(args)

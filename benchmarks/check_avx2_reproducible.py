@@ -16,6 +16,7 @@ the md5 of each clip's features (summary + sequence) side by side:
 
     python benchmarks/check_avx2_reproducible.py                   # 3 tracks, qemu Haswell
     python benchmarks/check_avx2_reproducible.py --cpus Haswell EPYC-Rome --tracks 2
+    python benchmarks/check_avx2_reproducible.py --sample ../shared/gtzan-sample --cpus  # no qemu
 
 Exit status 1 when a held setting differs from `held` (or AVX-512 does not: the check could not
 fail). Emulation is slow: about 2 minutes to start Python and its libraries, then about a
@@ -42,7 +43,7 @@ QEMU = "qemu-x86_64"
 MIN_QEMU = (8, 0)  # 7.2 (Debian 12's) segfaults in NumPy's AVX2 loops (log10 of a float32 array)
 
 
-def features_md5s(tracks: list[str], *, unheld: bool) -> dict:
+def features_md5s(tracks: list[str], *, sample: Path, unheld: bool) -> dict:
     """In this (fresh) process: featurize each track's 4 clips; their md5s and the kernels."""
     import hashlib
 
@@ -65,8 +66,11 @@ def features_md5s(tracks: list[str], *, unheld: bool) -> dict:
     manifest = build_manifest(index, params=AugmentParams(factor=4.0))  # + noise, shift, stretch
     settings = extraction.Settings(22050, 30.0, FeaturizeParams())
     md5s, start = {}, time.perf_counter()
-    for job in extraction.track_jobs(index, manifest, raw_dir=SAMPLE):
+    for job in extraction.track_jobs(index, manifest, raw_dir=sample):
         for row, result in extraction.featurize_track(job, settings=settings):
+            if isinstance(result, str):  # skipped: why, in place of an md5
+                md5s[manifest["clip_id"].iloc[row]] = f"skipped: {result}"
+                continue
             data = result.summary.tobytes() + result.sequence.tobytes()
             md5s[manifest["clip_id"].iloc[row]] = hashlib.md5(data).hexdigest()
     from numpy._core import _multiarray_umath as numpy_cpu
@@ -118,8 +122,8 @@ def qemu_version() -> tuple[int, ...]:
     return tuple(int(part) for part in words[words.index("version") + 1].split("."))
 
 
-def run(name: str, tracks: list[str], *, prefix=(), env=None, unheld=False) -> dict:
-    command = [*prefix, sys.executable, __file__, "--child", *tracks]
+def run(name: str, tracks: list[str], *, sample: Path, prefix=(), env=None, unheld=False) -> dict:
+    command = [*prefix, sys.executable, __file__, "--sample", str(sample), "--child", *tracks]
     command += ["--unheld"] if unheld else []
     start = time.perf_counter()
     done = subprocess.run(command, env=child_env(env or {}), capture_output=True, text=True)
@@ -138,6 +142,7 @@ def run(name: str, tracks: list[str], *, prefix=(), env=None, unheld=False) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tracks", type=int, default=3, help=f"of {', '.join(TRACKS)}")
+    parser.add_argument("--sample", type=Path, default=SAMPLE, help=f"default: {SAMPLE}")
     parser.add_argument("--cpus", nargs="*", default=["Haswell"], help="qemu CPU models")
     parser.add_argument(
         "--numba-there",
@@ -149,10 +154,10 @@ def main() -> None:
     parser.add_argument("--unheld", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(features_md5s(args.child, unheld=args.unheld)))
+        print(json.dumps(features_md5s(args.child, sample=args.sample, unheld=args.unheld)))
         return
-    if not (SAMPLE / "blues").is_dir():
-        sys.exit(f"error: the real GTZAN sample is not at {SAMPLE}")
+    if not (args.sample / "blues").is_dir():
+        sys.exit(f"error: the real GTZAN sample is not at {args.sample}: pass --sample DIR")
     if args.cpus and not shutil.which(QEMU):
         sys.exit(f"error: {QEMU} not found: apt-get install qemu-user (or pass --cpus)")
     if args.cpus and qemu_version() < MIN_QEMU:
@@ -161,7 +166,8 @@ def main() -> None:
             f"install qemu-user {'.'.join(map(str, MIN_QEMU))} or later (Debian 12: from "
             "bookworm-backports)"
         )
-    results = compare(list(TRACKS[: args.tracks]), cpus=args.cpus, numba_there=args.numba_there)
+    tracks = list(TRACKS[: args.tracks])
+    results = compare(tracks, sample=args.sample, cpus=args.cpus, numba_there=args.numba_there)
     report(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
@@ -171,16 +177,18 @@ def main() -> None:
         sys.exit(1)
 
 
-def compare(tracks: list[str], *, cpus: list[str], numba_there: bool) -> dict:
+def compare(tracks: list[str], *, sample: Path, cpus: list[str], numba_there: bool) -> dict:
     """Each setting's results, in a fresh process each."""
     core, avx512 = native_core()
     print(f"{len(tracks)} real tracks x 4 clips; this CPU: NumPy AVX-512 {avx512}, OpenBLAS {core}")
-    results = {"held": run("held", tracks)}
+    results = {"held": run("held", tracks, sample=sample)}
     if avx512:
         unheld = {"NPY_DISABLE_CPU_FEATURES": "", "OPENBLAS_CORETYPE": core}
-        results["AVX-512"] = run("AVX-512", tracks, env=unheld, unheld=True)
+        results["AVX-512"] = run("AVX-512", tracks, sample=sample, env=unheld, unheld=True)
     if not cpus:
-        results["numba haswell"] = run("numba haswell", tracks, env={"NUMBA_CPU_NAME": "haswell"})
+        results["numba haswell"] = run(
+            "numba haswell", tracks, sample=sample, env={"NUMBA_CPU_NAME": "haswell"}
+        )
     for cpu in cpus:
         with tempfile.TemporaryDirectory() as cache:
             # numba compiled here for the emulated CPU (the machine code LLVM makes there),
@@ -188,10 +196,14 @@ def compare(tracks: list[str], *, cpus: list[str], numba_there: bool) -> dict:
             llvm_cpu, llvm_features = emulated_llvm_cpu(cpu)
             numba = {"NUMBA_CPU_NAME": llvm_cpu, "NUMBA_CPU_FEATURES": llvm_features}
             numba["NUMBA_CACHE_DIR"] = cache
-            results[f"numba {llvm_cpu}"] = run(f"numba {llvm_cpu}", tracks, env=numba)
+            results[f"numba {llvm_cpu}"] = run(
+                f"numba {llvm_cpu}", tracks, sample=sample, env=numba
+            )
             there = {"NUMBA_CACHE_DIR": tempfile.mkdtemp(dir=cache) if numba_there else cache}
             prefix = (QEMU, "-cpu", cpu)
-            results[f"qemu {cpu}"] = run(f"qemu {cpu}", tracks, prefix=prefix, env=there)
+            results[f"qemu {cpu}"] = run(
+                f"qemu {cpu}", tracks, sample=sample, prefix=prefix, env=there
+            )
     return results
 
 
@@ -206,6 +218,10 @@ def report(results: dict) -> None:
         differ = sum(results[name]["md5s"][c] != held[c] for c in held)
         verdict = "same" if differ == 0 else f"DIFFERENT ({differ} of {len(held)} clips)"
         print(f"{name} against held: {verdict}")
+    for name in names:
+        for clip, md5 in results[name]["md5s"].items():
+            if md5.startswith("skipped"):
+                print(f"{name}, {clip}: {md5}")
 
 
 if __name__ == "__main__":
