@@ -25,8 +25,8 @@ import socket
 
 NUMPY_AVX2 = "X86_V3"  # NumPy's dispatch target of AVX2 + FMA (x86-64-v3)
 NUMPY_ABOVE_AVX2 = ("X86_V4", "AVX512_ICL", "AVX512_SPR")  # its AVX-512 targets
-OPENBLAS_CORE = "Haswell"  # OpenBLAS's AVX2 + FMA kernels
-OPENBLAS_AVX512_CORES = ("SkylakeX", "Cooperlake", "SapphireRapids")  # its AVX-512 kernels
+# OpenBLAS's AVX2 + FMA kernels (its AVX-512 ones: SkylakeX, Cooperlake, SapphireRapids)
+OPENBLAS_CORE = "Haswell"
 X86_64 = ("x86_64", "amd64")
 CPUINFO = "/proc/cpuinfo"
 NEEDED_FLAGS = frozenset({"avx2", "fma"})  # what the Haswell kernels execute
