@@ -12,7 +12,9 @@ TensorFlow's plain MatMuls, through Eigen) use the kernels of a CPU without AVX-
 of this one; fewer or more cores stand in for a machine with another core count (training uses
 one thread per core it may use). TF_ENABLE_ONEDNN_OPTS switches TensorFlow's own oneDNN ops.
 Equal md5s across rows that differ only in ISA or cores: training does not depend on them.
-Writes nothing.
+--features compares NumPy's and OpenBLAS's own kernels on this CPU (AVX-512 here) with those
+genre.kernels holds them to (AVX2, what a CPU without AVX-512 runs: shown under emulation by
+benchmarks/check_avx2_reproducible.py). Writes nothing.
 """
 
 import argparse
@@ -24,6 +26,9 @@ import sys
 import time
 from pathlib import Path
 
+from genre import kernels  # noqa: F401 - first: it holds NumPy's and OpenBLAS's kernels
+
+# isort: split
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +37,11 @@ CORES = sorted(os.sched_getaffinity(0))
 # name -> (TF_ENABLE_ONEDNN_OPTS, ONEDNN_MAX_CPU_ISA, cores the training sees); "ALL": the
 # kernels of this machine's best instructions (AVX-512 here), as TensorFlow picks by default.
 SETTINGS = {
-    "project": (None, None, len(CORES)),  # neither variable set: what genre.models.networks sets
+    "project": (
+        None,
+        None,
+        len(CORES),
+    ),  # neither variable set: what genre.kernels sets
     "on": ("1", "ALL", len(CORES)),  # TensorFlow's own default
     "on-1core": ("1", "ALL", 1),
     "on-avx2": ("1", "AVX2", len(CORES)),
@@ -50,12 +59,15 @@ DEFAULT_SETTINGS = [
     *("off", "off-avx2", "off-avx2-1core"),
 ]
 # --features: download's audio and featurize's features under the kernels NumPy and OpenBLAS
-# pick on this CPU, and those they pick on a CPU without AVX-512 (AVX2 only).
+# pick on this CPU, and under genre.kernels' hold (AVX2, as on a CPU without AVX-512), also one
+# library at a time. "own" stands for this CPU's choice: nothing disabled in NumPy, OpenBLAS at
+# the core it picks here (set explicitly, as an environment value wins over the hold).
+OWN = "own"
 FEATURE_SETTINGS = {
-    "this CPU": {},
-    "numpy avx2": {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL"},
-    "openblas avx2": {"OPENBLAS_CORETYPE": "Haswell"},
-    "both avx2": {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL", "OPENBLAS_CORETYPE": "Haswell"},
+    "this CPU's own": {"NPY_DISABLE_CPU_FEATURES": "", "OPENBLAS_CORETYPE": OWN},
+    "numpy held": {"OPENBLAS_CORETYPE": OWN},
+    "openblas held": {"NPY_DISABLE_CPU_FEATURES": ""},
+    "project (held)": {},  # neither set: what every genre process runs (genre.kernels)
 }
 FEATURE_VARIABLES = ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES", "OPENBLAS_CORETYPE")
 ONEDNN_VARIABLES = ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
@@ -65,9 +77,9 @@ def fabricated_inputs(*, tracks_per_genre: int, clips_per_track: int, steps: int
     """A fixed stand-in for featurize + split: per genre a noisy offset on the 44 features
     (so the models learn something), 1 track in 5 per genre held out for testing."""
     import pandas as pd
+    from genre.models.networks.inputs import Inputs
 
     from genre import GENRES
-    from genre.models.inputs import Inputs
 
     rng = np.random.default_rng(0)
     rows = [
@@ -87,9 +99,10 @@ def train_once(args) -> dict:
     """In this (fresh) process: train args.child on the fabricated input, hash the outcome.
     Training uses one thread per core it may use: report args.cores of them."""
     os.sched_getaffinity = lambda pid: set(range(args.cores))
-    from genre.models.training import (
+    from genre.models.networks.training import (
         train,  # sets TF's environment (via genre.models.networks) before TF loads
     )
+
     from genre.params import ModelParams, TrainParams
 
     inputs = fabricated_inputs(
@@ -122,10 +135,10 @@ def features_once() -> dict:
     read back and featurized as featurize does (BLAS at one thread); hash both."""
     import tempfile
 
+    from genre.features.handcrafted import clip_features
     from threadpoolctl import threadpool_limits
 
     from genre import audio
-    from genre.features.handcrafted import clip_features
     from genre.params import FeaturizeParams
     from genre.sources.synthetic import synthesize
 
@@ -143,10 +156,17 @@ def features_once() -> dict:
 
 
 def compare_features() -> None:
-    print("3 synthetic clips of 10 s: md5 (first 12 digits) of the WAV files and of the features")
+    from check_avx2_reproducible import native_core  # benchmarks/ is on sys.path
+
+    core, _ = native_core()
+    print(
+        "3 synthetic clips of 10 s: md5 (first 12 digits) of the WAV files and of the features; "
+        f"this CPU's own OpenBLAS core: {core}"
+    )
     for name, environment in FEATURE_SETTINGS.items():
         env = {k: v for k, v in os.environ.items() if k not in FEATURE_VARIABLES}
-        env |= {"PYTHONPATH": str(ROOT / "src"), **environment}
+        env |= {"PYTHONPATH": str(ROOT / "src")}
+        env |= {k: core if v == OWN else v for k, v in environment.items()}
         command = [sys.executable, __file__, "--child", "features"]
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode != 0:

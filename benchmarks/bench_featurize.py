@@ -22,6 +22,11 @@ clips in ../shared/gtzan-sample when present, else 10 synthetic 30 s WAV files; 
     python benchmarks/bench_featurize.py --full     # featurize data/raw + manifest, 2 cores:
                                                     # wall time and peak memory (run in the
                                                     # project folder after `dvc repro augment`)
+    python benchmarks/bench_featurize.py --kernels --repeat 10  # the stage (1 process) with
+                                                    # this CPU's own NumPy and OpenBLAS kernels
+                                                    # (AVX-512 here) against the AVX2 ones
+                                                    # genre.kernels holds them to
+    ... --sample DIR                                # the real clips from DIR
 """
 
 import argparse
@@ -32,15 +37,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from genre import kernels  # first: it holds NumPy's and OpenBLAS's kernels before they load
+
+# isort: split
 import librosa
 import numpy as np
 import pandas as pd
+from genre.features.handcrafted.augment import build_manifest
+from genre.features.handcrafted.layout import FeatureSettings
 from threadpoolctl import threadpool_limits
 
 from genre import GENRES, audio, params, paths
-from genre.features import augment, handcrafted
-from genre.features.augment import build_manifest
-from genre.features.layout import FeatureSettings
+from genre.features.handcrafted import augment, handcrafted
 from genre.files import read_csv
 from genre.params import AugmentParams, FeaturizeParams
 from genre.stages import featurize as stage
@@ -65,14 +73,14 @@ def seed_way(paths: list[Path], *, p: FeaturizeParams) -> None:
         librosa.feature.spectral_bandwidth(y=y, sr=sr, **kw)
 
 
-def make_tracks(raw: Path) -> pd.DataFrame:
+def make_tracks(raw: Path, *, sample: Path) -> pd.DataFrame:
     """Link the real sample clips into raw/, or write synthetic ones; return the index."""
     rows = []
     for i, genre in enumerate(GENRES):
         rel = Path(genre) / f"{genre}.00000.wav"
         (raw / genre).mkdir(parents=True, exist_ok=True)
-        if (SAMPLE / rel).is_file():
-            (raw / rel).symlink_to(SAMPLE / rel)
+        if (sample / rel).is_file():
+            (raw / rel).symlink_to(sample / rel)
         else:
             t = np.arange(int(DURATION * SR)) / SR
             tone = np.sin(2 * np.pi * (110 * (i + 1) * t + 40 * t**2))
@@ -142,11 +150,11 @@ def compare(args: argparse.Namespace) -> None:
     settings = FeatureSettings(SR, DURATION, p)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        index = make_tracks(tmp / "raw")
+        index = make_tracks(tmp / "raw", sample=args.sample)
         manifest = build_manifest(index, params=AugmentParams(factor=1 + args.variants))
         (tmp / "clips").mkdir()
         files = write_clip_files(manifest, index, raw=tmp / "raw", out=tmp / "clips")
-        source = "real GTZAN" if (SAMPLE / "blues").is_dir() else "synthetic"
+        source = "real GTZAN" if (args.sample / "blues").is_dir() else "synthetic"
         print(
             f"{len(index)} {source} tracks x {1 + args.variants} clips = {len(files)} clips, "
             f"{DURATION:.0f} s each; best of {args.repeat}, interleaved"
@@ -232,14 +240,96 @@ def full(args: argparse.Namespace) -> None:
     )
 
 
+KERNEL_SETTINGS = ("AVX-512", "held")  # this CPU's own kernels; genre.kernels' AVX2 ones
+
+
+def kernels_child(args: argparse.Namespace) -> None:
+    """One --kernels process: warm up, then one timed stage run (GENRE_N_JOBS=1, in this
+    process) per `run` line read from stdin, its wall and CPU seconds printed per line."""
+    if args.kernels_child == "AVX-512":  # computing with them is the point: no refusal
+        kernels.check_held = lambda **_: None
+    settings = FeatureSettings(SR, DURATION, FeaturizeParams())
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        index = make_tracks(tmp / "raw", sample=args.sample)
+        manifest = build_manifest(index, params=AugmentParams(factor=1 + args.variants))
+
+        def run_stage() -> None:
+            out = tmp / "out"
+            stage.featurize(
+                index,
+                manifest,
+                settings=settings,
+                n_jobs=1,
+                raw_dir=tmp / "raw",
+                out_dir=out,
+                metrics_path=out / "metrics.json",
+            )
+
+        run_stage()  # warm-up: librosa's lazy imports, numba's cache
+        print(len(manifest), flush=True)
+        for _ in sys.stdin:
+            wall, cpu = time.perf_counter(), time.process_time()
+            run_stage()
+            print(time.perf_counter() - wall, time.process_time() - cpu, flush=True)
+
+
+def compare_kernels(args: argparse.Namespace) -> None:
+    """The stage on one process with this CPU's own NumPy and OpenBLAS kernels (AVX-512 here)
+    and with the AVX2 ones genre.kernels holds them to: one process each, runs interleaved."""
+    import subprocess
+
+    from check_avx2_reproducible import child_env, native_core  # benchmarks/ is on sys.path
+
+    core, avx512 = native_core()
+    own = {"NPY_DISABLE_CPU_FEATURES": "", "OPENBLAS_CORETYPE": core}
+    children = {}
+    for name in KERNEL_SETTINGS:
+        command = [sys.executable, __file__, "--kernels-child", name]
+        command += ["--variants", str(args.variants), "--sample", str(args.sample)]
+        env = child_env(own if name == "AVX-512" else {})
+        children[name] = subprocess.Popen(
+            command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+    clips = {name: int(child.stdout.readline()) for name, child in children.items()}
+    source = "real GTZAN" if (args.sample / "blues").is_dir() else "synthetic"
+    print(
+        f"featurize stage, 1 process, {clips['held']} clips of 10 {source} tracks; this CPU: "
+        f"NumPy AVX-512 {avx512}, OpenBLAS {core}; best of {args.repeat}, interleaved"
+    )
+    times = {name: [] for name in KERNEL_SETTINGS}
+    for _ in range(args.repeat):
+        for name, child in children.items():
+            child.stdin.write("run\n")
+            child.stdin.flush()
+            times[name].append(tuple(map(float, child.stdout.readline().split())))
+    for child in children.values():
+        child.stdin.close()
+        child.wait()
+    for name in KERNEL_SETTINGS:
+        wall, cpu = (min(t[i] for t in times[name]) / clips[name] * 1e3 for i in (0, 1))
+        print(f"{name:8} {wall:6.1f} ms/clip wall, {cpu:6.1f} ms/clip CPU")
+    ratio = [min(t[i] for t in times["held"]) / min(t[i] for t in times["AVX-512"]) for i in (0, 1)]
+    print(f"held / AVX-512: {ratio[0]:.3f} wall, {ratio[1]:.3f} CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", type=int, default=6, help="augmented clips per track")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each way (best kept)")
     parser.add_argument("--full", action="store_true", help="featurize the project's data")
     parser.add_argument("--n-jobs", type=int, default=2, help="processes for --full")
+    parser.add_argument(
+        "--kernels", action="store_true", help="the stage with AVX-512 kernels against held ones"
+    )
+    parser.add_argument("--kernels-child", choices=KERNEL_SETTINGS, help=argparse.SUPPRESS)
+    parser.add_argument("--sample", type=Path, default=SAMPLE, help="the real clips' folder")
     args = parser.parse_args()
-    if args.full:
+    if args.kernels_child:
+        kernels_child(args)
+    elif args.kernels:
+        compare_kernels(args)
+    elif args.full:
         full(args)
     else:
         compare(args)

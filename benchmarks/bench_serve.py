@@ -24,6 +24,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from genre import kernels  # noqa: F401 - first: it holds NumPy's and OpenBLAS's kernels
+
+# isort: split
 import numpy as np
 
 from genre import GENRES, params

@@ -15,6 +15,9 @@ import hashlib
 import os
 import time
 
+from genre import kernels  # noqa: F401 - first: it holds NumPy's and OpenBLAS's kernels
+
+# isort: split
 import numpy as np
 import pandas as pd
 

@@ -14,11 +14,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from genre import kernels  # noqa: F401 - first: it holds NumPy's and OpenBLAS's kernels
+
+# isort: split
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from genre import audio
-from genre.features import augment, handcrafted
+from genre.features.handcrafted import augment, handcrafted
 from genre.params import FeaturizeParams
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "gtzan-sample"

@@ -40,14 +40,15 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # this checkout's genre package, before any install
 
-from genre.features import musicnn  # noqa: E402 (after the path; also sets TF up as genre.models.networks does)
+# genre first: it holds NumPy's and OpenBLAS's kernels before they load (genre.kernels)
+from genre.features import musicnn  # noqa: E402
 from genre.files import atomic_path  # noqa: E402
+
+import numpy as np  # noqa: E402  # isort: skip
+import soundfile as sf  # noqa: E402  # isort: skip
 
 WHEEL = "musicnn-0.1.0-py3-none-any.whl"
 WHEEL_SHA256 = "f38a4890c648c1ddbb141c5d96d2b0a8cfcd36746002d896989f7b88beb65cfa"

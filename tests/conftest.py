@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+import genre  # noqa: F401 - before any numpy: tests hold the kernels the stages hold (genre.kernels)
+
 ROOT = Path(__file__).resolve().parents[1]
 GTZAN_SAMPLE = ROOT.parent / "shared" / "gtzan-sample"
 

@@ -12,6 +12,7 @@ import soundfile as sf
 
 from genre.errors import GenreError
 from genre.features import musicnn
+from genre.features.layout import PATCH_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "data" / "musicnn_reference.npz"
@@ -195,7 +196,7 @@ def test_out_of_range_patches_are_refused():
 
 
 def test_public_constants():
-    assert musicnn.PATCH_SECONDS == 187 * 256 / 16000 == 2.992
+    assert PATCH_SECONDS == 187 * 256 / 16000 == 2.992
     assert len(musicnn.EMBEDDING_NAMES) == len(set(musicnn.EMBEDDING_NAMES)) == 1506
     assert musicnn.EMBEDDING_NAMES[0] == "max_timbral_7x38_000"
     assert musicnn.EMBEDDING_NAMES[753] == "mean_timbral_7x38_000"

@@ -3,6 +3,12 @@ or the genres of your own data (data.source: local)."""
 
 import re
 
+from genre import kernels
+
+# NumPy, OpenBLAS and TensorFlow held to their AVX2 kernels, set before any of them loads (this
+# runs first in every stage, command and worker that imports the package): see genre.kernels.
+kernels.hold()
+
 # GTZAN's 10 genres, alphabetical: the genres of the GTZAN-shaped sources (synthetic, gtzan,
 # gtzan-mini). Everything downstream of `download` takes its genres from the data instead
 # (genre_list), so a local folder of other genres works the same way.

@@ -17,7 +17,7 @@ from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import ThreadpoolController
 from tqdm import tqdm
 
-from genre import audio
+from genre import audio, kernels
 from genre.audio import fit_length
 from genre.errors import GenreError
 from genre.features import augment, handcrafted, representation
@@ -91,6 +91,7 @@ def shared_tuning(
 
 def featurize_track(job: TrackJob, *, settings: FeatureSettings) -> list[ClipResult]:
     """(manifest row, ClipFeatures or why it was skipped) for each clip of one track."""
+    kernels.check_held(what="featurize")  # e.g. a Dask worker started without its variables
     sr, size = settings.sample_rate, settings.clip_samples
     try:
         decoded = audio.read(job.source, sample_rate=sr).samples

@@ -22,7 +22,7 @@ the embedding to the bit, the rest within 3e-6), computed 7x faster:
 
 The bits of a patch's outputs depend on the patch alone: not on TF's thread count, the process,
 or the other patches of its batch (tested). TF's oneDNN kernels are held to AVX2 by
-genre.models.networks, as for training: with AVX-512 kernels the embedding moves by up to 3e-4.
+genre.kernels, as for training: with AVX-512 kernels the embedding moves by up to 3e-4.
 """
 
 import functools
@@ -35,6 +35,7 @@ import librosa
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from genre import kernels
 from genre.errors import GenreError
 from genre.features.layout import (
     EMBEDDING_NAMES,
@@ -43,10 +44,9 @@ from genre.features.layout import (
     MUSICNN_RATE,
     PATCH_FRAMES,
 )
-from genre.models.networks import keras  # TF set up for reproducible bits (oneDNN on, held to AVX2)
 
-# isort: split
-import tensorflow as tf  # after genre.models.networks: TF must load with its settings
+keras = kernels.keras()  # oneDNN held to AVX2, as for training: reproducible bits
+import tensorflow as tf  # noqa: E402 - after kernels.keras(): TF loads quietly, with its settings
 
 SAMPLE_RATE, HOP_LENGTH = MUSICNN_RATE, MUSICNN_HOP
 N_FFT = 512

@@ -13,24 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from genre.errors import GenreError, native_stderr_hidden
+from genre import kernels
+from genre.errors import GenreError
 from genre.models import registry
 from genre.params import ModelParams
 
 SHARED_ID = re.compile(r'("shared_object_id":\s*)(\d+)')
 FIXED_DATE = "1980-01-01@00:00:00"  # in place of the save time, for byte-identical files
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# The same trained bytes on any x86-64 CPU with AVX2, whatever its core count
-# (benchmarks/bench_determinism.py): oneDNN picks its kernels by the CPU's vector instructions,
-# so cap them at AVX2; and keep TF's oneDNN ops on: without them, Eigen's matrix products split
-# the sums by thread count. TF reads these once, on import. An environment value wins.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
-# TF 2.21 still prints absl's "All log messages before absl::InitializeLog()" and a oneDNN
-# note while importing, past TF_CPP_MIN_LOG_LEVEL: hide them (import errors still raise).
-with native_stderr_hidden():
-    import keras
+# The same trained bytes on any x86-64 CPU with AVX2, whatever its core count: genre.kernels
+# holds oneDNN at AVX2 with TF's oneDNN ops on (benchmarks/bench_determinism.py).
+keras = kernels.keras()
 
 
 TRAINING_BYTES_PER_WEIGHT = 16  # float32 weight, its gradient and Adam's two moments
