@@ -135,10 +135,10 @@ def features_once() -> dict:
     read back and featurized as featurize does (BLAS at one thread); hash both."""
     import tempfile
 
-    from genre.features.handcrafted import clip_features
     from threadpoolctl import threadpool_limits
 
     from genre import audio
+    from genre.features.handcrafted import clip_features
     from genre.params import FeaturizeParams
     from genre.sources.synthetic import synthesize
 
