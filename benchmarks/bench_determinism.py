@@ -77,9 +77,9 @@ def fabricated_inputs(*, tracks_per_genre: int, clips_per_track: int, steps: int
     """A fixed stand-in for featurize + split: per genre a noisy offset on the 44 features
     (so the models learn something), 1 track in 5 per genre held out for testing."""
     import pandas as pd
-    from genre.models.networks.inputs import Inputs
 
     from genre import GENRES
+    from genre.models.inputs import Inputs
 
     rng = np.random.default_rng(0)
     rows = [
@@ -99,10 +99,9 @@ def train_once(args) -> dict:
     """In this (fresh) process: train args.child on the fabricated input, hash the outcome.
     Training uses one thread per core it may use: report args.cores of them."""
     os.sched_getaffinity = lambda pid: set(range(args.cores))
-    from genre.models.networks.training import (
+    from genre.models.training import (
         train,  # sets TF's environment (via genre.models.networks) before TF loads
     )
-
     from genre.params import ModelParams, TrainParams
 
     inputs = fabricated_inputs(

@@ -43,12 +43,12 @@ from genre import kernels  # first: it holds NumPy's and OpenBLAS's kernels befo
 import librosa
 import numpy as np
 import pandas as pd
-from genre.features.handcrafted.augment import build_manifest
-from genre.features.handcrafted.layout import FeatureSettings
 from threadpoolctl import threadpool_limits
 
 from genre import GENRES, audio, params, paths
-from genre.features.handcrafted import augment, handcrafted
+from genre.features import augment, handcrafted
+from genre.features.augment import build_manifest
+from genre.features.layout import FeatureSettings
 from genre.files import read_csv
 from genre.params import AugmentParams, FeaturizeParams
 from genre.stages import featurize as stage

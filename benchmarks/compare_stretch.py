@@ -21,7 +21,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from genre import audio
-from genre.features.handcrafted import augment, handcrafted
+from genre.features import augment, handcrafted
 from genre.params import FeaturizeParams
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "gtzan-sample"

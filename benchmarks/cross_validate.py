@@ -44,8 +44,6 @@ from genre import kernels  # noqa: E402, F401 - first: it holds the numeric kern
 # isort: split
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from genre.models.networks.inputs import Inputs, labels  # noqa: E402
-from genre.models.networks.voting import vote_tables  # noqa: E402
 from ruamel.yaml import YAML  # noqa: E402
 from scipy import stats  # noqa: E402
 from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
@@ -54,7 +52,9 @@ from tqdm import tqdm  # noqa: E402
 from genre import params  # noqa: E402
 from genre.errors import GenreError, run_cli  # noqa: E402
 from genre.evaluation import scores  # noqa: E402
-from genre.models.networks import registry  # noqa: E402
+from genre.models import registry  # noqa: E402
+from genre.models.inputs import Inputs, labels  # noqa: E402
+from genre.models.voting import vote_tables  # noqa: E402
 from genre.paths import ID_COLUMNS, SEQUENCES, SUMMARY  # noqa: E402
 
 BASELINE = "baseline"
@@ -157,8 +157,8 @@ def run_fold(features: Features, test: np.ndarray, *, sections: dict, models) ->
     )
 
     import tensorflow as tf  # isort: skip
-    from genre.models.networks import baseline  # isort: skip
-    from genre.models.networks import training
+    from genre.models import baseline  # isort: skip
+    from genre.models import training
 
     tf.get_logger().setLevel("ERROR")  # "triggered tf.function retracing": one model per fold
 
