@@ -47,11 +47,11 @@ from threadpoolctl import threadpool_limits
 
 from genre import GENRES, audio, params, paths
 from genre.features import augment, handcrafted
+from genre.features import store as stage
 from genre.features.augment import build_manifest
 from genre.features.layout import FeatureSettings
 from genre.files import read_csv
 from genre.params import AugmentParams, FeaturizeParams
-from genre.stages import featurize as stage
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT.parent / "shared" / "gtzan-sample"

@@ -181,7 +181,9 @@ def run_fold(features: Features, test: np.ndarray, *, sections: dict, models) ->
             )
             predictions[arch] = result.predictions
             if "ensemble_val" in models:
-                probs = training.predict(result.model, x[~test][val], batch_size=tp.batch_size)
+                probs = training.predict(
+                    result.model, x, rows=np.flatnonzero(~test)[val], batch_size=tp.batch_size
+                )
                 val_probs[arch] = probs.astype("float64")
     votes = {a: predictions[a] for a in registry.names() if a in predictions}
     if "ensemble" in models:

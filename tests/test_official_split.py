@@ -139,19 +139,20 @@ def inputs_with_valid(seed: int = 0) -> Inputs:
 
 def test_early_stopping_watches_the_valid_clips_and_fits_every_training_clip():
     inputs = inputs_with_valid()
-    x_fit, y_fit, x_val, y_val = early_stopping_sets(inputs, train_params=TrainParams())
+    fit, y_fit, val, y_val = early_stopping_sets(inputs, train_params=TrainParams())
     subset = inputs.rows["subset"]
-    assert np.array_equal(x_fit, inputs.x[subset == "train"])
-    assert np.array_equal(x_val, inputs.x[subset == "valid"])
+    assert np.array_equal(inputs.x[fit], inputs.x[subset == "train"])
+    assert np.array_equal(inputs.x[val], inputs.x[subset == "valid"])
     assert list(y_val) == [GENRES.index(g) for g in inputs.rows.loc[subset == "valid", "genre"]]
     # without valid clips: a by-track part of the training tracks, as before
     train_only = Inputs(x=inputs.x, rows=inputs.rows.replace({"subset": {"valid": "train"}}))
     params = TrainParams(val_size=0.25, seed=3)
-    x_fit, _, x_val, _ = early_stopping_sets(train_only, train_params=params)
+    fit, _, val, _ = early_stopping_sets(train_only, train_params=params)
     rows = train_only.rows[train_only.rows["subset"] == "train"].reset_index(drop=True)
     mask = validation_mask(rows, val_size=0.25, seed=3)
+    x_val = train_only.x[val]
     assert np.array_equal(x_val, train_only.x[(train_only.rows["subset"] == "train")][mask])
-    assert len(x_fit) + len(x_val) == len(rows)
+    assert len(fit) + len(val) == len(rows)
 
 
 def test_the_baseline_learns_from_train_only_and_predicts_the_test_clips():

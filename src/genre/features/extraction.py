@@ -7,6 +7,7 @@ the same rule). Output is bitwise identical whatever runs the jobs (docs/reprodu
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,12 +244,16 @@ def run_jobs(
 
 def collect(
     jobs: list[TrackJob], *, n_clips: int, settings: FeatureSettings, n_jobs: int, into: Path
-) -> tuple[np.ndarray, dict[int, str]]:
+) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     """Run the jobs, storing each clip's sequence at its manifest row of a .npy memory map at
-    `into` as results arrive, then dropping the skipped rows there. Returns the kept clips'
-    summaries and {row: reason} for the skipped, both in manifest order."""
+    `into` as results arrive, then dropping the skipped rows there. Returns every row's summary
+    (a memory map in the temporary folder: memory does not grow with the data), the kept rows
+    and {row: reason} for the skipped, in manifest order."""
     width = len(settings.names)
-    summary = np.zeros((n_clips, width), dtype=np.float32)
+    with tempfile.NamedTemporaryFile(prefix="genre-summary-", suffix=".npy") as f:
+        summary = np.lib.format.open_memmap(
+            f.name, mode="w+", dtype=np.float32, shape=(n_clips, width)
+        )  # its file is removed at once: it lives while this process maps it
     sequences = np.lib.format.open_memmap(
         into, mode="w+", dtype=np.float32, shape=(n_clips, settings.steps, width)
     )
@@ -263,7 +268,7 @@ def collect(
             bar.update(len(results))
     kept = np.setdiff1d(np.arange(n_clips), list(reasons))
     _compact(sequences, kept, path=into)
-    return summary[kept], dict(sorted(reasons.items()))
+    return summary, kept, dict(sorted(reasons.items()))
 
 
 def _compact(sequences: np.ndarray, kept: np.ndarray, *, path: Path, chunk: int = 512) -> None:

@@ -3,11 +3,14 @@ with the side split.csv gives it, and the data set's genres (its sorted genre na
 models' output order and labels).
 """
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from genre import GENRE_NAME, genre_list
 from genre.errors import GenreError
@@ -19,7 +22,7 @@ from genre.paths import ID_COLUMNS, SEQUENCES, SPLIT, SUMMARY
 class Inputs:
     """Features of every clip (row i of `x` is row i of `rows`) and the split table."""
 
-    x: np.ndarray
+    x: np.ndarray  # [clips, features] or [clips, steps, features]; may be a read-only memory map
     rows: pd.DataFrame  # clip_id, track_id, genre, transform, subset (train|valid|test|excluded)
     genres: tuple[str, ...] = field(default=())  # model outputs; () = genre_list(rows.genre)
 
@@ -32,6 +35,9 @@ class Inputs:
                 f"inputs: clips of genres {unknown[:3]} are not in the genre list "
                 f"{list(self.genres)}: list every genre of the data"
             )
+
+
+CHUNK_ROWS = 4096  # rows read, converted or checked at a time
 
 
 def _stale(path: Path, what: str, stage: str) -> GenreError:
@@ -60,23 +66,49 @@ def load_inputs(
         raise GenreError(f"{path} is missing: run `dvc repro featurize` first")
     try:
         if sequences:
-            x = np.load(path, allow_pickle=False)
+            x = np.load(path, mmap_mode="r", allow_pickle=False)
         else:
-            summary = pd.read_parquet(path)
+            x = _summary_features(path, rows=rows, split_path=split_path)
+    except GenreError:
+        raise
     except Exception as err:  # pyarrow and numpy raise many types for a broken file
         raise _stale(path, f"is unreadable ({type(err).__name__})", "featurize") from None
-    if not sequences:
-        if list(summary.get("clip_id", [])) != list(rows["clip_id"]):
-            raise _stale(split_path, f"does not list the clips of {path} in order", "split")
-        features = summary.drop(columns=[c for c in ID_COLUMNS if c in summary])
-        if not all(pd.api.types.is_numeric_dtype(t) for t in features.dtypes):
-            raise _stale(path, "has non-numeric feature columns", "featurize")
-        x = features.to_numpy("float32")
-    elif x.ndim != 3 or len(x) != len(rows):
+    if x.dtype != np.float32 or x.ndim != (3 if sequences else 2):
+        raise _stale(path, f"holds {x.dtype} {x.shape}, not float32 features", "featurize")
+    if len(x) != len(rows):
         raise _stale(split_path, f"has {len(rows)} rows but {path} has shape {x.shape}", "split")
-    if x.shape[-1] == 0 or not np.isfinite(x).all():
+    if x.shape[-1] == 0 or not _finite(x):
         raise _stale(path, "has no features or non-finite values", "featurize")
-    return Inputs(x=np.ascontiguousarray(x, dtype="float32"), rows=rows.reset_index(drop=True))
+    return Inputs(x=x, rows=rows.reset_index(drop=True))
+
+
+def _summary_features(path: Path, *, rows: pd.DataFrame, split_path: Path) -> np.ndarray:
+    """summary.parquet's feature columns [clips, features] as float32, read a batch of rows at
+    a time into a memory map in the temporary folder ($TMPDIR; its file is removed at once and
+    lives while the process maps it), so memory does not grow with the data."""
+    table = pq.ParquetFile(path)
+    ids = pq.read_table(path, columns=["clip_id"])["clip_id"].to_pylist()
+    if ids != list(rows["clip_id"]):
+        raise _stale(split_path, f"does not list the clips of {path} in order", "split")
+    columns = [c for c in table.schema_arrow.names if c not in ID_COLUMNS]
+    numeric = [pa.types.is_floating(table.schema_arrow.field(c).type) for c in columns]
+    if not all(numeric):
+        raise _stale(path, "has non-numeric feature columns", "featurize")
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".npy") as f:
+        x = np.lib.format.open_memmap(
+            f.name, mode="w+", dtype=np.float32, shape=(len(ids), len(columns))
+        )
+    start = 0
+    for batch in table.iter_batches(batch_size=CHUNK_ROWS, columns=columns):
+        block = np.column_stack([batch.column(i).to_numpy() for i in range(batch.num_columns)])
+        x[start : start + len(block)] = block
+        start += len(block)
+    return x
+
+
+def _finite(x: np.ndarray) -> bool:
+    """Whether every value is finite, checked a chunk of rows at a time."""
+    return all(np.isfinite(x[s : s + CHUNK_ROWS]).all() for s in range(0, len(x), CHUNK_ROWS))
 
 
 def labels(names: pd.Series | list[str], *, genres: tuple[str, ...]) -> np.ndarray:

@@ -64,23 +64,30 @@ def available_memory() -> int:
 
 
 def build(
-    arch: str, *, train_x: np.ndarray, params: ModelParams, genres: tuple[str, ...]
+    arch: str,
+    *,
+    train_x: np.ndarray,
+    params: ModelParams,
+    genres: tuple[str, ...],
+    rows: np.ndarray | None = None,
 ) -> keras.Model:
-    """Build (uncompiled) `arch` for inputs shaped like `train_x`, whose statistics set the
-    Normalization layer, with one softmax output per genre of `genres` (the model's outputs,
-    in order). Each of `params.layers` hidden layers is followed by Dropout(params.dropout)."""
+    """Build (uncompiled) `arch` for inputs shaped like `train_x` (an array or a memory map):
+    its `rows` (all by default) are the training examples whose mean and variance set the
+    Normalization layer. One softmax output per genre of `genres` (the outputs, in order); each
+    of `params.layers` hidden layers is followed by Dropout(params.dropout)."""
     family = registry.get(arch)
     if len(genres) < 2:
         raise GenreError(f"{arch} needs at least 2 genres to tell apart, got {list(genres)}")
+    rows = np.arange(len(train_x)) if rows is None else np.asarray(rows)
     want_ndim = 3 if family.sequences else 2
-    if train_x.ndim != want_ndim or len(train_x) == 0:
+    if train_x.ndim != want_ndim or len(rows) == 0:
         shape = "(n, steps, features)" if family.sequences else "(n, features)"
         raise GenreError(
             f"{arch} needs training features shaped {shape}, n > 0; got {train_x.shape}"
         )
     check_fits(arch, dims=train_x.shape[-1], params=params, genres=len(genres))
-    normalize = keras.layers.Normalization(axis=-1, name="normalize")
-    normalize.adapt(np.asarray(train_x, dtype="float32"))
+    mean, variance = moments(train_x, rows)
+    normalize = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalize")
     inputs = keras.Input(shape=train_x.shape[1:], name="features")
     x = normalize(inputs)
     for i in range(params.layers):
@@ -88,6 +95,23 @@ def build(
         x = keras.layers.Dropout(params.dropout)(x)
     outputs = keras.layers.Dense(len(genres), activation="softmax", name="genre")(x)
     return keras.Model(inputs, outputs, name=arch)
+
+
+def moments(x: np.ndarray, rows: np.ndarray, *, chunk: int = 4096):
+    """Mean and variance (float32) of every feature over `rows` of x and all their steps,
+    summed in float64 a chunk of rows at a time: memory does not grow with the data."""
+    dims = x.shape[-1]
+
+    def blocks():
+        for start in range(0, len(rows), chunk):
+            yield np.asarray(x[rows[start : start + chunk]], dtype=np.float64).reshape(-1, dims)
+
+    count, total = 0, np.zeros(dims)
+    for block in blocks():
+        count, total = count + len(block), total + block.sum(axis=0)
+    mean = total / count
+    squares = sum((((block - mean) ** 2).sum(axis=0) for block in blocks()), np.zeros(dims))
+    return mean.astype(np.float32), (squares / count).astype(np.float32)
 
 
 def save(model: keras.Model, path: str | Path) -> None:

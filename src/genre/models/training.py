@@ -83,43 +83,53 @@ def _progress(arch: str, *, epochs: int) -> "keras.callbacks.Callback":
     return TqdmCallback(epochs, verbose=0, tqdm_class=tqdm, desc=arch, leave=False, disable=None)
 
 
-def _dataset(x, y=None, w=None, *, batch_size: int, shuffle_seed: int | None = None):
-    """Batches of (x[, y[, w]]) as tf.data: no Keras array adapter, whose parallel map
+def _dataset(x, rows: np.ndarray, y=None, w=None, *, batch_size: int, shuffle_seed=None):
+    """Batches of (x[rows][, y[, w]]) as tf.data, x's rows read a batch at a time (x may be a
+    memory map: the data never has to fit in memory). The rows are shuffled as indices, which
+    permutes them as shuffling the data itself would. No Keras array adapter: its parallel map
     makes TF 2.21 log a spurious "NodeDef mentions attribute" error on every fit/predict."""
     import tensorflow as tf
 
-    parts = tuple(a for a in (x, y, w) if a is not None)
-    data = tf.data.Dataset.from_tensor_slices(parts if len(parts) > 1 else x)
+    parts = tuple(a for a in (rows, y, w) if a is not None)
+    data = tf.data.Dataset.from_tensor_slices(parts if len(parts) > 1 else rows)
     if shuffle_seed is not None:
-        data = data.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return data.batch(batch_size).prefetch(2)
+        data = data.shuffle(len(rows), seed=shuffle_seed, reshuffle_each_iteration=True)
+    shape = (None, *x.shape[1:])
+
+    def read(batch_rows):
+        return np.asarray(x[batch_rows], dtype=np.float32)
+
+    def gather(batch_rows, *rest):
+        batch = tf.numpy_function(read, [batch_rows], tf.float32, stateful=False)
+        batch.set_shape(shape)
+        return (batch, *rest) if rest else batch
+
+    return data.batch(batch_size).map(gather).prefetch(2)
 
 
-def predict(model, x: np.ndarray, *, batch_size: int) -> np.ndarray:
-    """Class probabilities [n, genres] of a fitted Keras model, in batches."""
-    return model.predict(_dataset(x, batch_size=batch_size), verbose=0)
+def predict(model, x: np.ndarray, *, batch_size: int, rows: np.ndarray | None = None):
+    """Class probabilities [n, genres] of a fitted Keras model on `rows` of x (all by
+    default), in batches."""
+    rows = np.arange(len(x)) if rows is None else rows
+    return model.predict(_dataset(x, rows, batch_size=batch_size), verbose=0)
 
 
 def early_stopping_sets(inputs: Inputs, *, train_params: TrainParams) -> tuple[np.ndarray, ...]:
-    """x_fit, y_fit, x_val, y_val: the fitting clips and those early stopping watches. The
-    split's `valid` clips (an official split's validation set) where it has some, the training
-    clips all fitted; else a by-track part of the training tracks (validation_mask)."""
+    """fit_rows, y_fit, val_rows, y_val: the rows of inputs.x fitted and those early stopping
+    watches. The split's `valid` clips (an official split's validation set) where it has some,
+    the training clips all fitted; else a by-track part of the training tracks
+    (validation_mask)."""
     rows, genres = inputs.rows, inputs.genres
-    is_train, is_valid = (
-        (rows["subset"] == "train").to_numpy(),
-        (rows["subset"] == "valid").to_numpy(),
-    )
-    if is_valid.any():
-        return (
-            inputs.x[is_train],
-            labels(rows.loc[is_train, "genre"], genres=genres),
-            inputs.x[is_valid],
-            labels(rows.loc[is_valid, "genre"], genres=genres),
-        )
-    train_rows = rows[is_train].reset_index(drop=True)
-    x_all, y_all = inputs.x[is_train], labels(train_rows["genre"], genres=genres)
-    val = validation_mask(train_rows, val_size=train_params.val_size, seed=train_params.seed)
-    return x_all[~val], y_all[~val], x_all[val], y_all[val]
+    train_rows = np.flatnonzero((rows["subset"] == "train").to_numpy())
+    valid_rows = np.flatnonzero((rows["subset"] == "valid").to_numpy())
+    if len(valid_rows):
+        fit, val = train_rows, valid_rows
+    else:
+        part = rows.iloc[train_rows].reset_index(drop=True)
+        mask = validation_mask(part, val_size=train_params.val_size, seed=train_params.seed)
+        fit, val = train_rows[~mask], train_rows[mask]
+    y = labels(rows["genre"], genres=genres)
+    return fit, y[fit], val, y[val]
 
 
 def train(
@@ -137,11 +147,11 @@ def train(
     start = time.perf_counter()
     tp = train_params
     configure_tensorflow(seed=tp.seed)
-    x_fit, y_fit, x_val, y_val = early_stopping_sets(inputs, train_params=tp)
+    fit, y_fit, val, y_val = early_stopping_sets(inputs, train_params=tp)
     weights = class_weights(y_fit)
     w_fit = None if weights is None else np.array([weights[c] for c in y_fit], "float32")
 
-    model = build(arch, train_x=x_fit, params=model_params, genres=inputs.genres)
+    model = build(arch, train_x=inputs.x, rows=fit, params=model_params, genres=inputs.genres)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=tp.learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -154,10 +164,11 @@ def train(
     # steps_per_execution): the same steps, without Keras's Python work between batches (the
     # MLP trains twice as fast). For fit only: predict would trace the model once per step.
     # Set here, not in compile, so the saved model's compile config stays as it was.
-    model.steps_per_execution = math.ceil(len(x_fit) / tp.batch_size)
+    model.steps_per_execution = math.ceil(len(fit) / tp.batch_size)
+    x = inputs.x
     history = model.fit(
-        _dataset(x_fit, y_fit, w_fit, batch_size=tp.batch_size, shuffle_seed=tp.seed),
-        validation_data=_dataset(x_val, y_val, batch_size=tp.batch_size),
+        _dataset(x, fit, y_fit, w_fit, batch_size=tp.batch_size, shuffle_seed=tp.seed),
+        validation_data=_dataset(x, val, y_val, batch_size=tp.batch_size),
         epochs=tp.epochs,
         shuffle=False,  # the dataset shuffles itself, seeded
         verbose=0,
@@ -167,7 +178,7 @@ def train(
     best = stop.best_epoch
 
     test = (inputs.rows["subset"] == "test").to_numpy()  # not the valid or excluded rows
-    probabilities = predict(model, inputs.x[test], batch_size=tp.batch_size)
+    probabilities = predict(model, x, rows=np.flatnonzero(test), batch_size=tp.batch_size)
     predictions = table(inputs.rows[test], probabilities, genres=inputs.genres)
     actual, predicted = predictions["genre"], predictions["predicted"]
     present = [g for g in inputs.genres if g in set(actual)]  # as evaluate: no recall, no vote
