@@ -40,9 +40,8 @@ def noise(seconds: float, *, sr: int = SR, seed: int = 0, amplitude: float = 0.3
 
 def tone(seconds: float, *, hz: float = 220.0, sr: int = SR, amplitude: float = 0.5):
     """A sine (low zero-crossing rate: "classical" to the known-answer models)."""
-    return (amplitude * np.sin(2 * np.pi * hz * np.arange(int(seconds * sr)) / sr)).astype(
-        np.float32
-    )
+    phase = 2 * np.pi * hz * np.arange(int(seconds * sr)) / sr
+    return (amplitude * np.sin(phase)).astype(np.float32)
 
 
 def chord(seconds: float, *, root: float = 261.6, sr: int = SR) -> np.ndarray:
@@ -155,52 +154,55 @@ def distribution(top: dict[str, float]) -> np.ndarray:
     return np.array([top.get(g, rest) for g in GENRES])
 
 
-def zcr_detector(inputs, *, high: int, low: int, genres: int):
-    """A softmax layer on `inputs` whose logit of class `high` is 1000 (zcr - 0.05) and of
-    `low` its opposite: noise (zcr > 0.3) -> high, a low tone (zcr < 0.05) -> low."""
+def softmax_on(inputs, *, kernel: np.ndarray, bias: np.ndarray):
+    """A softmax layer on `inputs` ([n, 44] features) holding these weights."""
     import keras
 
-    layer = keras.layers.Dense(genres, activation="softmax")
+    layer = keras.layers.Dense(len(bias), activation="softmax")
     outputs = layer(inputs)
-    kernel = np.zeros((len(FEATURE_NAMES), genres), np.float32)
-    bias = np.zeros(genres, np.float32)
+    layer.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    return outputs
+
+
+def zcr_detector(*, high: int, low: int, genres: int) -> dict[str, np.ndarray]:
+    """Weights whose logit of class `high` is 1000 (zcr - 0.05) and of `low` its opposite:
+    noise (zcr > 0.3) -> high, a low tone (zcr < 0.05) -> low."""
+    kernel, bias = np.zeros((len(FEATURE_NAMES), genres)), np.zeros(genres)
     kernel[ZCR, high], kernel[ZCR, low] = 1000, -1000
     bias[high], bias[low] = -50, 50
-    layer.set_weights([kernel, bias])
-    return outputs
+    return {"kernel": kernel, "bias": bias}
+
+
+def constant(top: dict[str, float]) -> dict[str, np.ndarray]:
+    """Weights giving distribution(top) whatever the input."""
+    return {
+        "kernel": np.zeros((len(FEATURE_NAMES), len(GENRES))),
+        "bias": np.log(distribution(top)),
+    }
 
 
 def build_models(folder: Path) -> None:
     """The known-answer set in `folder`, described as the train and ensemble stages describe
     theirs: mlp, a ZCR detector on the summary (noise -> metal, tone -> classical); rnn, the
-    same on the sequence (-> disco / blues; weight 0 in the ensemble); lstm and bilstm
+    same on the sequence's mean (-> disco / blues; weight 0 in the ensemble); lstm and bilstm
     constant (LSTM_P, BILSTM_P)."""
     import keras
 
-    def sequence_model(outputs_of):
-        inputs = keras.Input((STEPS, len(FEATURE_NAMES)))
-        return keras.Model(inputs, outputs_of(keras.layers.GlobalAveragePooling1D()(inputs)))
-
-    def constant(top):
-        def outputs_of(x):
-            layer = keras.layers.Dense(len(GENRES), activation="softmax")
-            outputs = layer(x)
-            bias = np.log(distribution(top)).astype(np.float32)
-            layer.set_weights([np.zeros((len(FEATURE_NAMES), len(GENRES)), np.float32), bias])
-            return outputs
-
-        return outputs_of
-
-    def detector(high, low):
-        index = GENRES.index
-        return lambda x: zcr_detector(x, high=index(high), low=index(low), genres=len(GENRES))
+    def detector(high: str, low: str):
+        return zcr_detector(high=GENRES.index(high), low=GENRES.index(low), genres=len(GENRES))
 
     folder.mkdir(parents=True, exist_ok=True)
-    inputs = keras.Input((len(FEATURE_NAMES),))
-    keras.Model(inputs, detector("metal", "classical")(inputs)).save(folder / "mlp.keras")
-    sequence_model(detector("disco", "blues")).save(folder / "rnn.keras")
-    sequence_model(constant(LSTM_P)).save(folder / "lstm.keras")
-    sequence_model(constant(BILSTM_P)).save(folder / "bilstm.keras")
+    summary = keras.Input((len(FEATURE_NAMES),))
+    mlp = keras.Model(summary, softmax_on(summary, **detector("metal", "classical")))
+    mlp.save(folder / "mlp.keras")
+    for arch, weights in (
+        ("rnn", detector("disco", "blues")),
+        ("lstm", constant(LSTM_P)),
+        ("bilstm", constant(BILSTM_P)),
+    ):
+        sequence = keras.Input((STEPS, len(FEATURE_NAMES)))
+        mean = keras.layers.GlobalAveragePooling1D()(sequence)
+        keras.Model(sequence, softmax_on(mean, **weights)).save(folder / f"{arch}.keras")
     describe_models(folder)
 
 

@@ -93,6 +93,7 @@ def resources_opened(path: Path, *, src: Path = SRC) -> set[Path]:
     return found
 
 
+@functools.cache  # the same stages' closures serve several tests: do not edit the list
 def closure(module: str, *, src: Path = SRC) -> list[str]:
     """The files (relative to the project) that running `python -m module` reads: modules
     imported transitively, every enclosing package's __init__.py, and resources they open."""

@@ -170,14 +170,25 @@ def test_summary_is_librosa_mean_and_delta_std(name):
     np.testing.assert_allclose(out.summary, librosa_summary(y), **TOL)
 
 
+def real_clip(folder, genre: str) -> np.ndarray:
+    """The real 30 s clip of `genre` (clip_features crops to duration_s)."""
+    y, sr = sf.read(folder / genre / f"{genre}.00000.wav", dtype="float32")
+    assert sr == SR
+    return y[: 30 * SR]
+
+
 def test_real_clips_match_librosa(gtzan_sample):
     for genre in GENRES:
-        y, sr = sf.read(gtzan_sample / genre / f"{genre}.00000.wav", dtype="float32")
-        assert sr == SR
-        y = y[: 30 * SR]  # clip_features crops to duration_s
+        y = real_clip(gtzan_sample, genre)
         out = handcrafted.clip_features(y, sample_rate=SR, duration_s=30.0, params=P)
         np.testing.assert_allclose(out.summary, librosa_summary(y), **TOL, err_msg=genre)
-        # a variant (here: noisier) with its track's tuning, as the stage does it
+
+
+@pytest.mark.slow  # 10 real clips against librosa again: about 4 s of CPU
+def test_real_clip_variants_with_their_tracks_tuning_match_librosa(gtzan_sample):
+    """A variant (here: noisier) with its track's tuning, as the stage does it."""
+    for genre in GENRES:
+        y = real_clip(gtzan_sample, genre)
         tuning = handcrafted.estimate_tuning(y, sample_rate=SR, params=P)
         noisy = y + 0.05 * np.random.default_rng(0).standard_normal(y.size).astype(np.float32)
         out = handcrafted.clip_features(

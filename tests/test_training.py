@@ -153,8 +153,12 @@ def test_stale_inputs_are_refused(project):
 
 
 @pytest.mark.parametrize(
-    "arch",
-    ["mlp", "rnn", pytest.param("bilstm", marks=pytest.mark.slow)],  # bilstm: 11 s of CPU
+    "arch",  # the recurrent ones are slow: 5 s (rnn) and 11 s (bilstm) of CPU for two fits
+    [
+        "mlp",
+        pytest.param("rnn", marks=pytest.mark.slow),
+        pytest.param("bilstm", marks=pytest.mark.slow),
+    ],
 )
 def test_training_is_reproducible(trained, arch):
     """The same inputs and params give the same predictions and scores (the module's shared
