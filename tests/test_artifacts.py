@@ -4,10 +4,9 @@ and model-registry tools find them (the download itself is run in tests/test_exp
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from genre.models import registry
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

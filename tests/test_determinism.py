@@ -5,11 +5,10 @@ train stage does (benchmarks/bench_determinism.py's child mode, on a tiny fabric
 import importlib.util
 import os
 from argparse import Namespace
-from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 # 128 units: wide enough for a thread-count dependence to show (it does with TF's oneDNN ops off)
 TINY = Namespace(tracks_per_genre=5, steps=5, units=128, epochs=1)
 

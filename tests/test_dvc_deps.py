@@ -4,6 +4,10 @@ function level, with their packages' __init__.py) and the package resources they
 of them and `dvc status` marks the stage changed; edit anything else and it stays up to date.
 
 On failure the message gives, per stage, what is missing or extra and the exact list to paste.
+
+Every registered architecture (genre.models.registry) has its train_<arch> stage, whose model,
+description and predictions the ensemble and evaluate stages depend on; a missing entry is
+named with what to add.
 """
 
 import ast
@@ -12,8 +16,11 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+from genre.models import registry
+from genre.paths import SEQUENCES, SUMMARY
+
 SRC = ROOT / "src"
 PACKAGE = "genre"
 STAGE_CMD = re.compile(r"^PYTHONPATH=src python -m (genre\.stages\.\w+)(?:\s|$)")
@@ -86,6 +93,7 @@ def resources_opened(path: Path, *, src: Path = SRC) -> set[Path]:
     return found
 
 
+@functools.cache  # the same stages' closures serve several tests: do not edit the list
 def closure(module: str, *, src: Path = SRC) -> list[str]:
     """The files (relative to the project) that running `python -m module` reads: modules
     imported transitively, every enclosing package's __init__.py, and resources they open."""
@@ -226,3 +234,58 @@ def test_no_code_dep_is_empty():
         if (ROOT / path).stat().st_size == 0
     )
     assert not empty, f"empty files among the stage deps (give each a docstring): {empty}"
+
+
+# --- every registered model has its stages -------------------------------------------------
+
+
+def model_stage_problems(archs: tuple[str, ...]) -> list[str]:
+    """What dvc.yaml lacks for each of `archs`, one line each saying what to add: a
+    train_<arch> stage reading its features and writing its model, description and
+    predictions, which the ensemble and evaluate stages read."""
+    by_name = {stage.name: stage for stage in stages()}
+    problems = []
+    for arch in archs:
+        stage = registry.stage_of(arch)
+        features = (SEQUENCES if registry.get(arch).sequences else SUMMARY).as_posix()
+        outs = [f"models/{arch}.keras", f"models/{arch}.json", f"data/predictions/{arch}.parquet"]
+        _, description, table = outs
+        if stage not in by_name:
+            problems.append(
+                f"registered architecture {arch!r} has no stage {stage} in dvc.yaml: add "
+                f"`{stage}: {{<<: *train, vars: [{{arch: {arch}, features: {features}}}]}}` "
+                f"beside train_mlp (it writes {', '.join(outs)})"
+            )
+        else:
+            deps, written = _paths(by_name[stage].deps), _paths(by_name[stage].outs)
+            if features not in deps or not set(outs) <= written:
+                problems.append(
+                    f"{stage} must depend on {features} and write {', '.join(outs)}: make it "
+                    f"`{stage}: {{<<: *train, vars: [{{arch: {arch}, features: {features}}}]}}`"
+                )
+        for reader, wanted in (("ensemble", [table, description]), ("evaluate", [table])):
+            missing = [path for path in wanted if path not in _paths(by_name[reader].deps)]
+            if missing:
+                problems.append(f"stage {reader} reads {', '.join(missing)}: add to its deps")
+    return problems
+
+
+def _paths(entries) -> set[str]:
+    return {entry.def_path for entry in entries}
+
+
+def test_every_registered_architecture_has_its_stages():
+    problems = model_stage_problems(registry.names())
+    assert not problems, "dvc.yaml:\n" + "\n".join(problems)
+
+
+def test_a_newly_registered_architecture_is_told_what_to_add(toy_architecture):
+    """A fifth model registered without its dvc.yaml entries: the check says what to add."""
+    assert model_stage_problems(registry.names()) == [
+        "registered architecture 'gru' has no stage train_gru in dvc.yaml: add "
+        "`train_gru: {<<: *train, vars: [{arch: gru, features: data/features/sequences.npy}]}` "
+        "beside train_mlp (it writes models/gru.keras, models/gru.json, "
+        "data/predictions/gru.parquet)",
+        "stage ensemble reads data/predictions/gru.parquet, models/gru.json: add to its deps",
+        "stage evaluate reads data/predictions/gru.parquet: add to its deps",
+    ]

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import describe
 
 from genre import GENRES
 from genre.errors import GenreError
@@ -23,6 +24,7 @@ from genre.evaluation import (
 from genre.models import registry
 from genre.models.predictions import check_same_clips, genres_of, prob_columns, read_predictions
 from genre.models.voting import vote_tables
+from genre.params import DataParams, FeaturizeParams
 
 PROB_COLUMNS = prob_columns(GENRES)
 
@@ -271,28 +273,19 @@ def predicted_project(tmp_path, monkeypatch):
 
 
 def describe_models(project, *, hop_lengths=None) -> dict[str, dict]:
-    """models/<arch>.json as the train stages write them (the model files: stand-ins)."""
-    from genre.files import write_json
-    from genre.models import modelset
-    from genre.params import DataParams, FeaturizeParams
-
+    """models/<arch>.json as the train stages write them (the model files, data/raw/index.csv
+    and data/split/split.csv: stand-ins), each at its featurize.hop_length (default 512)."""
     for path, text in (("data/raw/index.csv", "track_id\n"), ("data/split/split.csv", "clip\n")):
         (project / path).parent.mkdir(parents=True, exist_ok=True)
         (project / path).write_text(text)
     (project / "models").mkdir(exist_ok=True)
     descriptions = {}
     for arch in registry.names():
-        featurize = FeaturizeParams(hop_length=(hop_lengths or {}).get(arch, 512))
         (project / f"models/{arch}.keras").write_text(f"{arch} weights")
-        descriptions[arch] = modelset.describe_model(
-            arch,
-            model_file=project / f"models/{arch}.keras",
-            shape=(44,) if arch == "mlp" else (60, 44),
-            genres=GENRES,
-            data=DataParams(),
-            featurize=featurize,
+        featurize = FeaturizeParams(hop_length=(hop_lengths or {}).get(arch, 512))
+        descriptions[arch] = describe(
+            project / "models", arch, data=DataParams(), featurize=featurize
         )
-        write_json(descriptions[arch], project / f"models/{arch}.json")
     return descriptions
 
 

@@ -18,7 +18,7 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
-from test_predict import PARAMS_YAML, build_models, noise, run_predict
+from helpers import PARAMS_YAML, build_models, noise, run_predict
 
 from genre import audio
 from genre.errors import GenreError, printable

@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from test_predict import PARAMS_YAML, SR, build_models, noise, run_predict, write
+from helpers import PARAMS_YAML, SR, build_models, noise, run_predict, write
 
 from genre import audio
 from genre.features import extraction

@@ -4,41 +4,40 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import SR, noise, tone
 
 from genre import GENRES
 from genre.errors import GenreError
 from genre.features import handcrafted
 from genre.params import FeaturizeParams
 
-SR = 22050
 P = FeaturizeParams()  # n_fft 2048, hop 512, 13 MFCC, window 0.5 s
 # Within 1e-4 relative, 1e-5 absolute: the sparse mel product sums in another order than
 # librosa's dense one (~1e-7 apart), which moves an MFCC near 0, in a frame whose coefficients
 # reach hundreds, by up to ~3e-6.
 TOL = {"rtol": 1e-4, "atol": 1e-5}
+NOISE = 0.1  # the test noise's amplitude
 
 
 def chirp(seconds=3.0, sr=SR):
     return librosa.chirp(fmin=110, fmax=4000, sr=sr, duration=seconds).astype(np.float32)
 
 
-def tone(seconds=3.0, freq=440.0, sr=SR, amplitude=0.5):
-    return librosa.tone(freq, sr=sr, duration=seconds).astype(np.float32) * amplitude
-
-
-def noise(seconds=3.0, sr=SR, seed=0):
-    return (0.1 * np.random.default_rng(seed).standard_normal(int(seconds * sr))).astype(np.float32)
-
-
 def mixture(seconds=3.0, sr=SR):
     """Tones, a chirp and noise that start and stop: non-stationary, with silence."""
-    y = 0.3 * chirp(seconds, sr) + tone(seconds, 261.6, sr, 0.2) + 0.2 * noise(seconds, sr)
+    y = 0.3 * chirp(seconds, sr) + tone(seconds, hz=261.6, sr=sr, amplitude=0.2)
+    y = y + 0.2 * noise(seconds, sr=sr, amplitude=NOISE)
     y[: sr // 2] = 0.0
     y[-sr // 3 :] *= 0.01
     return y
 
 
-SIGNALS = {"chirp": chirp, "tone": tone, "noise": noise, "mixture": mixture}
+SIGNALS = {
+    "chirp": chirp,
+    "tone": lambda: tone(3.0, hz=440.0),
+    "noise": lambda: noise(3.0, amplitude=NOISE),
+    "mixture": mixture,
+}
 
 
 def librosa_frames(y, *, sr=SR, p=P, tuning=None) -> dict:
@@ -105,7 +104,7 @@ def test_every_feature_matches_librosa(name, p):
     ("frame_length", "hop"), [(2048, 512), (2047, 500), (1000, 1000), (511, 3)]
 )
 def test_zero_crossing_rate_matches_librosa_on_any_framing(frame_length, hop):
-    y = noise(1.0)
+    y = noise(1.0, amplitude=NOISE)
     y[100:300] = 0.0  # exact zeros count as positive
     y[400:410] = -0.0
     y[500:520] = -1e-11  # below librosa's threshold: zero
@@ -171,14 +170,25 @@ def test_summary_is_librosa_mean_and_delta_std(name):
     np.testing.assert_allclose(out.summary, librosa_summary(y), **TOL)
 
 
+def real_clip(folder, genre: str) -> np.ndarray:
+    """The real 30 s clip of `genre` (clip_features crops to duration_s)."""
+    y, sr = sf.read(folder / genre / f"{genre}.00000.wav", dtype="float32")
+    assert sr == SR
+    return y[: 30 * SR]
+
+
 def test_real_clips_match_librosa(gtzan_sample):
     for genre in GENRES:
-        y, sr = sf.read(gtzan_sample / genre / f"{genre}.00000.wav", dtype="float32")
-        assert sr == SR
-        y = y[: 30 * SR]  # clip_features crops to duration_s
+        y = real_clip(gtzan_sample, genre)
         out = handcrafted.clip_features(y, sample_rate=SR, duration_s=30.0, params=P)
         np.testing.assert_allclose(out.summary, librosa_summary(y), **TOL, err_msg=genre)
-        # a variant (here: noisier) with its track's tuning, as the stage does it
+
+
+@pytest.mark.slow  # 10 real clips against librosa again: about 4 s of CPU
+def test_real_clip_variants_with_their_tracks_tuning_match_librosa(gtzan_sample):
+    """A variant (here: noisier) with its track's tuning, as the stage does it."""
+    for genre in GENRES:
+        y = real_clip(gtzan_sample, genre)
         tuning = handcrafted.estimate_tuning(y, sample_rate=SR, params=P)
         noisy = y + 0.05 * np.random.default_rng(0).standard_normal(y.size).astype(np.float32)
         out = handcrafted.clip_features(
@@ -191,7 +201,7 @@ def test_real_clips_match_librosa(gtzan_sample):
 
 
 def test_known_answers_on_a_pure_tone():
-    y = tone(3.0, 1000.0)
+    y = tone(3.0, hz=1000.0)
     kw = {"y": y, "sr": SR, "n_fft": P.n_fft, "hop_length": P.hop_length}
     inner = slice(5, -5)  # frames away from the zero-padded edges
     assert np.allclose(handcrafted.spectral_centroid(**kw)[inner], 1000, rtol=0.01)
@@ -306,7 +316,9 @@ def test_filter_banks_are_built_once(monkeypatch):
     monkeypatch.setattr(librosa.filters, "mel", lambda **kw: calls.append(kw) or real_mel(**kw))
     handcrafted._mel_bands.cache_clear()
     for seed in range(3):
-        handcrafted.clip_features(noise(2.0, seed=seed), sample_rate=SR, duration_s=2.0, params=P)
+        handcrafted.clip_features(
+            noise(2.0, seed=seed, amplitude=NOISE), sample_rate=SR, duration_s=2.0, params=P
+        )
     assert len(calls) == 1
     handcrafted._mel_bands.cache_clear()
 
@@ -341,4 +353,6 @@ def test_bad_samples_raise_a_clear_error(samples, message):
 )
 def test_settings_that_leave_no_window_raise_a_clear_error(p, duration, message):
     with pytest.raises(GenreError, match=message):
-        handcrafted.clip_features(noise(duration), sample_rate=SR, duration_s=duration, params=p)
+        handcrafted.clip_features(
+            noise(duration, amplitude=NOISE), sample_rate=SR, duration_s=duration, params=p
+        )

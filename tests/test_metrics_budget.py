@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from helpers import ROOT
 
 from genre import GENRES
 from genre.models import registry
 from genre.models.predictions import prob_columns
 
-ROOT = Path(__file__).resolve().parents[1]
 MAX_COLUMNS = 40
 MODELS = ("baseline", *registry.names(), "ensemble")
 

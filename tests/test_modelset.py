@@ -8,7 +8,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from tiny_project import BIN, completed, make_project, set_params  # tests/ is on sys.path
+from helpers import genre_command
+from tiny_project import completed, make_project, set_params  # tests/ is on sys.path
 
 from genre import GENRES
 from genre.features.handcrafted import FEATURE_NAMES
@@ -30,8 +31,7 @@ def run(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 
 @pytest.mark.slow
 def test_pipeline_models_describe_themselves_and_predict_follows_them(tmp_path):
-    if not (BIN / "genre").is_file():
-        pytest.skip(f"console script not installed at {BIN / 'genre'} (pip install -e .)")
+    command = str(genre_command())
     repo = make_project(tmp_path / "repo", tiny=TINY)
     run(repo, "dvc", "repro")
     models = repo / "models"
@@ -63,20 +63,20 @@ def test_pipeline_models_describe_themselves_and_predict_follows_them(tmp_path):
     assert {name: (models / name).read_bytes() for name in written} == written
 
     clip = repo / "data/raw/metal/metal.00000.wav"
-    before = run(repo, str(BIN / "genre"), "predict", str(clip)).stdout
+    before = run(repo, command, "predict", str(clip)).stdout
     assert before.startswith(f"{clip}: ") and before.rstrip().endswith("(1 window)")
     set_params(repo, featurize={"hop_length": 256}, data={"duration_s": 5, "sample_rate": 16000})
-    assert run(repo, str(BIN / "genre"), "predict", str(clip)).stdout == before
+    assert run(repo, command, "predict", str(clip)).stdout == before
 
     # featurize.hop_length changed and only the mlp retrained: the set no longer agrees
     set_params(repo, data=TINY["data"] | {"sample_rate": 22050})
     run(repo, "dvc", "repro", "train_mlp")  # featurize, split, train_mlp
     assert json.loads((models / "mlp.json").read_text())["featurize"]["hop_length"] == 256
-    refused = run(repo, str(BIN / "genre"), "predict", str(clip), check=False)
+    refused = run(repo, command, "predict", str(clip), check=False)
     assert refused.returncode == 1 and refused.stdout == ""
     assert refused.stderr.splitlines() == [
         f"error: {Path('models/mlp.json')} disagrees with {Path('models/ensemble.json')} on "
         "featurize.hop_length (256 vs 512): the models come from different runs; run "
         "`dvc repro` (or `dvc exp apply` the experiment again) for a consistent model set"
     ]
-    assert run(repo, str(BIN / "genre"), "predict", str(clip), "--model", "rnn").returncode == 0
+    assert run(repo, command, "predict", str(clip), "--model", "rnn").returncode == 0

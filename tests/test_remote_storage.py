@@ -4,12 +4,12 @@ and classifies a song without running a stage."""
 
 import os
 import shutil
-import socket
 import sys
 from pathlib import Path
 
 import pytest
 import tiny_project  # tests/ is on sys.path under pytest
+from helpers import free_port
 
 from genre import GENRES
 from genre.models import registry
@@ -39,12 +39,6 @@ def run(cwd: Path, *args: str, **env: str) -> str:
     return tiny_project.run(
         cwd, *args, env=tiny_project.command_env(drop=("PYTHONPATH",), **env), timeout=600
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The embedded GTZAN-shaped generator: format, determinism, genres that differ like real ones."""
+"""The embedded GTZAN-shaped generator: format, determinism, genres that differ like real ones
+(the costliest of these statistics over many clips are slow: `pytest -m slow`)."""
 
 import librosa
 import numpy as np
@@ -124,6 +125,7 @@ def _median(genre: str, stat, n: int = 6) -> float:
     return float(np.median([stat(clip(genre, i)) for i in range(n)]))
 
 
+@pytest.mark.slow  # HPSS of 30 clips: about 7 s of CPU
 def test_classical_has_no_drums_and_metal_the_bright_cymbals_and_distortion():
     def percussive_share(y):
         harmonic, percussive = librosa.decompose.hpss(np.abs(librosa.stft(y)) ** 2)
@@ -137,6 +139,7 @@ def test_classical_has_no_drums_and_metal_the_bright_cymbals_and_distortion():
     assert highs["metal"] > 5 * highs["classical"]
 
 
+@pytest.mark.slow  # 60 clips made and analysed: about 2.5 s of CPU
 def test_hiphop_has_the_most_sub_bass():
     sub = {g: _median(g, lambda y: _band_share(y, 0, 80)) for g in GENRES}
     assert max(sub, key=sub.get) == "hiphop", sub
@@ -158,6 +161,7 @@ def _statistics(y: np.ndarray) -> list[float]:
     ]
 
 
+@pytest.mark.slow  # 200 clips of 10 s made and analysed: about 25 s of CPU
 def test_no_single_statistic_separates_the_genres_but_all_together_do():
     x = np.array([_statistics(clip(g, i, seconds=10, seed=0)) for g in GENRES for i in range(20)])
     y = np.repeat(np.arange(len(GENRES)), 20)

@@ -1,6 +1,7 @@
 """Training: inputs and their staleness checks, the by-track validation part, class weights,
 determinism, and the train stage's outputs on fabricated features."""
 
+import functools
 import json
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import fabricate
 
 from genre import GENRES
 from genre.errors import GenreError
@@ -17,29 +19,6 @@ from genre.params import ModelParams, TrainParams
 
 TINY_MODEL = ModelParams(units=8, layers=1, dropout=0.1)
 TINY_TRAIN = TrainParams(epochs=3, batch_size=16, patience=2, val_size=0.25, seed=7)
-
-
-def fabricate(*, tracks: int = 6, clips: int = 3, steps: int = 5, seed: int = 0, genres=GENRES):
-    """Per genre, a distinct offset on one feature: learnable, with ids like the real ones.
-    Two tracks per genre (the first ones) are test tracks; clip 0 of a track is the original."""
-    rng = np.random.default_rng(seed)
-    rows = [
-        {
-            "clip_id": f"{genre}.{t:05d}.{c}",
-            "track_id": f"{genre}.{t:05d}",
-            "genre": genre,
-            "transform": "original" if c == 0 else "noise",
-            "subset": "test" if t < 2 else "train",
-        }
-        for genre in genres
-        for t in range(tracks)
-        for c in range(clips)
-    ]
-    split = pd.DataFrame(rows)
-    g = np.array([list(genres).index(x) for x in split["genre"]])
-    sequences = rng.normal(size=(len(split), steps, 44)).astype("float32") * 5 + 100
-    sequences[np.arange(len(split)), :, g] += 25  # genre k: feature k is high
-    return split, sequences
 
 
 def write_project(root: Path, split: pd.DataFrame, sequences: np.ndarray, **train) -> None:
@@ -60,6 +39,20 @@ def write_project(root: Path, split: pd.DataFrame, sequences: np.ndarray, **trai
         "train": {"epochs": 3, "batch_size": 16, "patience": 2, "val_size": 0.25, **train},
     }
     (root / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """`trained(arch)`: `arch` trained on fabricate() with the tiny params, once per module,
+    for the tests that only read the result."""
+
+    @functools.cache
+    def trained(arch: str):
+        split, sequences = fabricate()
+        inputs = Inputs(x=sequences.mean(axis=1) if arch == "mlp" else sequences, rows=split)
+        return train(arch, inputs, model_params=TINY_MODEL, train_params=TINY_TRAIN)
+
+    return trained
 
 
 @pytest.fixture
@@ -159,11 +152,20 @@ def test_stale_inputs_are_refused(project):
         load_inputs(sequences=False)
 
 
-@pytest.mark.parametrize("arch", ["mlp", "bilstm"])
-def test_training_is_reproducible(arch):
+@pytest.mark.parametrize(
+    "arch",  # the recurrent ones are slow: 5 s (rnn) and 11 s (bilstm) of CPU for two fits
+    [
+        "mlp",
+        pytest.param("rnn", marks=pytest.mark.slow),
+        pytest.param("bilstm", marks=pytest.mark.slow),
+    ],
+)
+def test_training_is_reproducible(trained, arch):
+    """The same inputs and params give the same predictions and scores (the module's shared
+    training of `arch` against a fresh one)."""
     split, sequences = fabricate()
     inputs = Inputs(x=sequences.mean(axis=1) if arch == "mlp" else sequences, rows=split)
-    first = train(arch, inputs, model_params=TINY_MODEL, train_params=TINY_TRAIN)
+    first = trained(arch)
     second = train(arch, inputs, model_params=TINY_MODEL, train_params=TINY_TRAIN)
     pd.testing.assert_frame_equal(first.predictions, second.predictions, check_exact=True)
     assert first.summary == second.summary
@@ -172,12 +174,10 @@ def test_training_is_reproducible(arch):
     )
 
 
-def test_trained_model_predicts_one_batch_per_call():
+def test_trained_model_predicts_one_batch_per_call(trained):
     """fit runs an epoch's steps per TF call; the model comes back at one step per call, as
     Keras would otherwise trace predict once per step (cross_validate predicts with it)."""
-    split, sequences = fabricate()
-    inputs = Inputs(x=sequences.mean(axis=1), rows=split)
-    result = train("mlp", inputs, model_params=TINY_MODEL, train_params=TINY_TRAIN)
+    result = trained("mlp")
     assert result.model.steps_per_execution == 1
     assert result.model.get_compile_config()["steps_per_execution"] == 1  # saved as before
 

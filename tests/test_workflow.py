@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import BIN, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "pr.yml"
 README = ROOT / "README.md"
-BIN = Path(sys.executable).parent  # the venv running the tests: dvc, python
 
 
 def load_workflow() -> dict:

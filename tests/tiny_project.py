@@ -9,14 +9,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the venv running the tests: dvc, python, genre
+from helpers import BIN, ROOT
 
 
 def command_env(*, drop: tuple[str, ...] = (), **extra: str) -> dict[str, str]:

@@ -32,7 +32,7 @@ TRAINING_BYTES_PER_WEIGHT = 16  # float32 weight, its gradient and Adam's two mo
 def weight_count(arch: str, *, dims: int, params: ModelParams, genres: int) -> int:
     """The weights of `arch` built on inputs of `dims` values (per step) with these params."""
     family = registry.get(arch)
-    count, width = 2 * dims + 1, dims  # the Normalization layer's mean, variance and count
+    count, width = 0, dims  # the Normalization layer's mean and variance are constants
     for _ in range(params.layers):
         count += family.weights(width, params.units)
         width = params.units
