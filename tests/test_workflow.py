@@ -116,9 +116,10 @@ def test_lints_and_runs_the_fast_tests_before_the_pipeline():
     i_check = step_index(lambda s: "ruff check" in commands(s.get("run", "")))
     check = commands(steps()[i_check]["run"])
     assert "pip install -r requirements-dev.txt" in check
-    assert check.index("ruff check") < check.index('pytest -m "not slow"')
+    assert check.index("ruff check") < check.index("ruff format --check")
+    assert check.index("ruff format --check") < check.index('pytest -m "not slow"')
     readme_tests = README.read_text().split("## Set-up", 1)[1]
-    assert "ruff check && pytest" in readme_tests
+    assert "ruff check && ruff format --check && pytest" in readme_tests
     i_repro = step_index(lambda s: "dvc repro" in commands(s.get("run", "")))
     assert i_check < i_repro
 
