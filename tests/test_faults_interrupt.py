@@ -260,6 +260,7 @@ def test_signals_stop_a_stage_promptly_and_cleanly(downloaded, signum, code, lin
     assert (downloaded / "data/raw/index.csv").read_bytes() == before
 
 
+@pytest.mark.slow  # ~4 s: a stage left to run until SIGTERM
 def test_started_with_sigint_ignored_a_stage_keeps_ignoring_it(downloaded):
     """Unix convention (nohup, `cmd &` in a script, a queued experiment in the background):
     Ctrl-C ignored at start stays ignored; the stage goes on, and SIGTERM stops it cleanly."""
@@ -315,6 +316,7 @@ def test_ctrl_c_inside_exec_still_exits_130_with_its_line(tmp_path):
     ]
 
 
+@pytest.mark.slow  # ~5 s: a killed stage, then a whole rerun
 def test_after_sigkill_the_next_run_sweeps_the_litter(downloaded):
     process = run_stage("download", downloaded)
     wait_for_temporaries(process, downloaded / "data")

@@ -206,6 +206,7 @@ def nothing_written(project: Path) -> bool:
     return not out.exists() or not any(out.iterdir())
 
 
+@pytest.mark.slow  # ~6 s: the stage's worker processes start and import librosa
 @needs_avx512
 def test_the_stage_ends_in_one_line_when_its_workers_run_avx512(project):
     """2 worker processes started with this CPU's own kernels: the stage stops with one line
