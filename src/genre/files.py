@@ -205,6 +205,19 @@ def read_csv(path: str | Path, *, columns: list[str], made_by: str) -> pd.DataFr
     return df
 
 
+def check_ids(frame: pd.DataFrame, *, path: Path, column: str, what: str, made_by: str) -> None:
+    """Refuse a stage's table that lists no row, a row without its `column` id, or an id
+    twice: one line naming the file and the `dvc repro` that remakes it."""
+    fix = f"run `dvc repro {made_by}`"
+    if frame.empty:
+        raise GenreError(f"{path} lists no {what}s: {fix}")
+    if frame[column].isna().any():
+        raise GenreError(f"{path} has rows without {column}: {fix}")
+    repeated = frame[column][frame[column].duplicated()]
+    if not repeated.empty:
+        raise GenreError(f"{path} lists {what} {repeated.iloc[0]} twice: {fix}")
+
+
 def md5sum(path: str | Path) -> str:
     digest = hashlib.md5()
     with open(path, "rb") as f:

@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from genre.errors import GenreError
+from genre.files import check_ids
 from genre.params import SplitParams
 from genre.paths import ID_COLUMNS, SUMMARY
 
@@ -186,11 +187,7 @@ def _stratified_test(
 
 
 def _check_clips(clips: pd.DataFrame) -> None:
-    if clips.empty:
-        raise GenreError(f"{SUMMARY} holds no clips: run `dvc repro featurize`")
-    if clips["clip_id"].duplicated().any():
-        dup = clips["clip_id"][clips["clip_id"].duplicated()].iloc[0]
-        raise GenreError(f"{SUMMARY} lists clip {dup} twice: run `dvc repro featurize`")
+    check_ids(clips, path=SUMMARY, column="clip_id", what="clip", made_by="featurize")
     genres = clips.groupby("track_id")["genre"].nunique()
     if (genres > 1).any():
         raise GenreError(

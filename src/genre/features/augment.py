@@ -14,6 +14,7 @@ import pandas as pd
 from genre.audio import fit_length
 from genre.errors import GenreError
 from genre.features import spectral
+from genre.files import check_ids
 from genre.params import AugmentParams
 from genre.paths import INDEX
 
@@ -152,15 +153,9 @@ def _param(row: Mapping, column: str) -> float:
 
 
 def _check_index(index: pd.DataFrame) -> None:
-    if index.empty:
-        raise GenreError(f"{INDEX} lists no tracks: run `dvc repro download`")
-    if index["track_id"].isna().any() or index["genre"].isna().any():
-        raise GenreError(f"{INDEX} has rows without track_id or genre: run `dvc repro download`")
-    duplicated = index["track_id"][index["track_id"].duplicated()]
-    if not duplicated.empty:
-        raise GenreError(
-            f"{INDEX} lists track {duplicated.iloc[0]} twice: run `dvc repro download`"
-        )
+    check_ids(index, path=INDEX, column="track_id", what="track", made_by="download")
+    if index["genre"].isna().any():
+        raise GenreError(f"{INDEX} has rows without genre: run `dvc repro download`")
 
 
 def _extras_per_track(genres: np.ndarray, factor: float, rng: np.random.Generator) -> np.ndarray:
