@@ -81,6 +81,8 @@ def test_a_model_too_big_for_memory_is_refused_before_it_is_built(monkeypatch):
     with pytest.raises(GenreError) as err:
         networks.build("lstm", train_x=x, params=huge, genres=("a", "b"))
     message = str(err.value)
-    assert message.startswith("model.units 8192 with model.layers 16 gives the lstm 8.3e+09 weights, 124.0 GiB")
+    assert message.startswith(
+        "model.units 8192 with model.layers 16 gives the lstm 8.3e+09 weights, 124.0 GiB"
+    )
     assert "over half the 8.0 GiB of memory available: lower model.units or model.layers" in message
     assert "\n" not in message

@@ -2,11 +2,13 @@
 date, weights and test scores, with a warning for the synthetic default data), scores read
 tolerantly from metrics/report.json, and bad command-line options refused in one line."""
 
+from pathlib import Path
+
 import pytest
 
 from genre.app import cli
 from genre.app.predict import load_model_set
-from genre.app.serve import Service, model_set_markdown, scores_line
+from genre.app.serve import Service, model_set_markdown, scores_line, shown_folder
 from genre.files import write_json
 
 REPORT = {
@@ -85,3 +87,21 @@ def test_bad_options(capsys, argv, says):
         cli.main(["serve", *argv])
     assert exit_.value.code == 1
     assert capsys.readouterr().err.strip() == says
+
+
+@pytest.mark.parametrize(
+    ("folder", "shown"),
+    [
+        ("/srv/work/shared/gtzan-mini", "../shared/gtzan-mini"),  # beside the project
+        ("/srv/work/main/data/mine", "data/mine"),  # inside it
+        ("/elsewhere/deep/music/blues", ".../blues"),  # far: its name alone
+        ("my_music", "my_music"),  # as params.yaml gave it
+    ],
+)
+def test_the_page_shows_folders_without_the_servers_own_paths(folder, shown):
+    assert shown_folder(folder, project=Path("/srv/work/main")) == shown
+
+
+def test_a_folder_in_the_home_is_shown_from_tilde():
+    home = Path.home()
+    assert shown_folder(str(home / "music/blues"), project=Path("/srv/x/y/z")) == "~/music/blues"

@@ -176,7 +176,9 @@ def model_set_markdown(model_set, *, choice: str, models_dir: Path, report: Path
     description = dict(model_set.description)
     data = description.get("data") or {}
     source = data.get("source") or description.get("source") or "unknown"
-    where = f" (`{printable(data['local_path'])}`)" if data.get("local_path") else ""
+    where = ""
+    if data.get("local_path"):
+        where = f" (`{shown_folder(data['local_path'], project=models_dir.absolute().parent)}`)"
     fingerprints = ", ".join(
         f"{key.removesuffix('_md5')} md5 `{data[key][:8]}`"
         for key in ("index_md5", "split_md5")
@@ -198,6 +200,21 @@ def model_set_markdown(model_set, *, choice: str, models_dir: Path, report: Path
     if source == "synthetic":
         lines.append(SYNTHETIC_WARNING)
     return "\n\n".join(lines)
+
+
+def shown_folder(path: str, *, project: Path) -> str:
+    """A folder as the page shows it: relative to the project (`../shared/gtzan-mini`) when it
+    is near it, `~/...` under the home folder, else its name alone: the page never shows the
+    server's own folders."""
+    folder = Path(path).expanduser()
+    if not folder.is_absolute():
+        return printable(folder)
+    relative = Path(os.path.relpath(folder, project))
+    if relative.parts[:2] != ("..", ".."):
+        return printable(relative)
+    if folder.is_relative_to(Path.home()):
+        return printable(Path("~") / folder.relative_to(Path.home()))
+    return printable(f".../{folder.name}")
 
 
 def scores_line(report: Path, *, model: str) -> str:
