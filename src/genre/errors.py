@@ -1,12 +1,8 @@
 """One error type for bad input, and the wrapper that turns any failure into one clear line.
 
-`run_cli` is the only way stages and commands are run: a GenreError, an operating-system error
-(permission, missing path, disk full, read-only file system, ...), Ctrl-C, SIGTERM and even an
-unexpected exception each end as ONE line on stderr and a non-zero exit code, never a traceback.
-A command started with Ctrl-C ignored (`nohup`, `cmd &` in a script, a queued experiment run in
-the background) keeps ignoring it, as Unix programs do; SIGTERM still stops it cleanly.
-Under `dvc repro` (DVC sets DVC_STAGE for the command) DVC has already removed the stage's
-previous outputs, so the line also names the command that restores them from the DVC cache.
+`run_cli` runs every stage and command: a GenreError, an OS error, Ctrl-C, SIGTERM and even a bug
+each end as ONE line on stderr and a non-zero exit code, never a traceback. A command started
+with Ctrl-C ignored keeps ignoring it, as Unix programs do.
 """
 
 import contextlib

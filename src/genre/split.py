@@ -1,16 +1,8 @@
 """Train/test split of the clips, by source track so no song is on both sides.
 
-Strategies (params `split.strategy`):
-- track (default): the TRACKS are split, stratified by genre (sklearn train_test_split on one
-  row per track); every clip follows its track, so all variants of a song share a side.
-- clip: the clips themselves are split, stratified by genre. Variants of one song then land
-  on both sides (a leak): kept only to show how much that inflates test scores.
-- filtered: for real GTZAN, the fault-filtered lists of Kereliuk, Sturm & Larsen (2015) as
-  torchaudio's GTZAN loader holds them (filtered_train + filtered_valid -> train,
-  filtered_test -> test). Clips of tracks not in the lists get subset "excluded".
-- official: the source's own split (FMA's artist-filtered training / validation / test, from
-  data/raw/index.csv's official_split): train, valid (early stopping only, never scored) and
-  test. Clips of tracks without a side get subset "excluded".
+`split.strategy`: track (default; the tracks are split, stratified by genre), clip (the
+method's leaky per-clip split, kept to show what it inflates), filtered (GTZAN's fault-filtered
+lists) or official (the source's own split, with its validation set for early stopping).
 """
 
 import math

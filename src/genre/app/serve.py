@@ -1,20 +1,9 @@
 """`genre serve`: a web page where a person uploads (or records) a song and learns its genre.
 
-Built on Gradio (the page, the uploads, the HTTP API); the answer is `genre predict`'s own
-code path (genre.app.predict.predict_file on a model set from load_model_set), so the page and the
-command give identical probabilities for the same file. Each model set (the ensemble or one of
-the four models) is loaded once, on first use, and again only when its files change.
-
-The page shows the probabilities of every genre as a bar chart, the likeliest genre of each
-30 s window, and which model set answers: its training data (source and fingerprints), its
-files' date, its test scores with their intervals (metrics/report.json), and a plain warning
-when it was trained on the synthetic default. Bad input (not audio, empty, too short, silent,
-too loud, over --max-mb or --max-minutes, no models yet) gets one message on the page; the
-server goes on.
-
-Uploads go only to a temporary folder that is emptied as the server runs and removed when it
-stops. Gradio's analytics and share links are off, and a request that would make it fetch a
-URL is refused (genre.app.guard): the server makes no outside connection.
+Built on Gradio; the answer is `genre predict`'s own code path, so both give the same
+probabilities. Each model set is loaded once, and again only when its files change. Bad input
+gets one message on the page; uploads live in a temporary folder; a request that would make the
+server fetch a URL is refused (genre.app.guard). docs/serve.md says what the page shows.
 """
 
 import argparse

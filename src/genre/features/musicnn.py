@@ -1,28 +1,10 @@
-"""musicnn's MSD_musicnn tagger (Pons & Serra, 2019) in Keras 3: an embedding of music audio.
+"""musicnn's MSD_musicnn tagger (Pons & Serra, 2019; ISC licence) in Keras 3: an embedding of
+music audio. `embed` gives, per 2.992 s patch of log-mel frames at 16 kHz, the 1506 values the
+network's back end pools (the max and mean over time of 753 feature maps); `tag` its 50 tags.
 
-The network the musicnn package (0.1.0, ISC licence) ships as a TF1 checkpoint, trained on the
-Million Song Dataset's 50 most common tags, rebuilt for inference with its converted weights
-(`resources/musicnn/`, made by `scripts/convert_musicnn.py`). `embed(samples, sample_rate=...)`
-gives, per patch of 187 log-mel frames (PATCH_SECONDS = 2.992 s at 16 kHz), the 1506-value
-embedding: the max and the mean over time of the front and mid end's 753 feature maps (the
-back end's pooled input; EMBEDDING_NAMES), and `tag` the 50 tag probabilities (TAGS).
-
-The front end: timbral filters (7 frames x 38 or 67 mel bands) and temporal filters (128, 64 or
-32 frames x 1 band), each followed by ReLU, batch norm and the max over the mel bands; the mid
-end: three 1-D convolutions (7 frames, 64 filters, the last two residual), each followed by ReLU
-and batch norm. The outputs are those of musicnn's own graph run by TF (tested: the max half of
-the embedding to the bit, the rest within 3e-6), computed 7x faster:
-
-- the front end's norm is taken after the max over the mel bands (on 1/59 of the values);
-- most front-end filters give one value whatever the input (their ReLU is shut: they died in
-  training), which `constant_channels` proves from the weights for any log-mel input in
-  [0, MAX_LOG_MEL]: 363 of the 408 timbral filters and 111 of the 153 temporal ones. They are
-  not computed (tested: the same bits as computing them);
-- the mid end's convolutions run as Conv1D over the features (the same sums, 5x faster).
-
-The bits of a patch's outputs depend on the patch alone: not on TF's thread count, the process,
-or the other patches of its batch (tested). TF's oneDNN kernels are held to AVX2 by
-genre.kernels, as for training: with AVX-512 kernels the embedding moves by up to 3e-4.
+Its outputs are those of musicnn's own graph (tests/test_musicnn.py) computed 7x faster: filters
+that died in training are proven constant from the weights and skipped, the front end's norm is
+taken after the max over mel bands, the mid end runs as Conv1D (docs/features.md).
 """
 
 import functools

@@ -1,17 +1,9 @@
 """Self-describing models: what using a trained model requires, written beside it.
 
-Each train stage writes models/<arch>.json next to models/<arch>.keras: the genres in output
-order (the genre list of the data it was trained on), the sample rate and clip length, every
-featurize setting, the 44 feature names in input order, the input shape, the md5 of the .keras
-file it describes, and the data it was trained on (data.source, data.local_path for local and
-fma, and fingerprints that do not change run to run: the md5 of data/raw/index.csv, which lists
-every clip's md5, and of data/split/split.csv). The ensemble stage checks the four agree and writes
-them, with its weights, into models/ensemble.json.
-
-`genre predict` computes features with these settings, never the workspace's params.yaml, and
-refuses (check_model_set) a set it cannot satisfy or whose parts disagree, with one line saying
-what differs and what to run. No times or commit hashes: same params, data and code give the
-same bytes.
+models/<arch>.json holds the genres in output order, the sample rate, clip length and featurize
+settings, the feature names, the input shape, the md5 of the .keras file and fingerprints of the
+data; models/ensemble.json the set's, with the weights. `check_model_set` refuses, in one line,
+a set that cannot be used as described (docs/predict.md).
 """
 
 import json

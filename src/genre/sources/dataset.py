@@ -1,13 +1,8 @@
-"""The raw data set: the clips of `data.source` imported into data/raw in GTZAN's layout.
+"""The raw data set: the clips of `data.source` imported into data/raw, all or nothing.
 
-Writes data/raw/<genre>/<genre>.<NNNNN>.wav (mono 16-bit at data.sample_rate; FMA's clips keep
-their 6-digit track ids, <genre>.<NNNNNN>.wav), index.csv (in genre then track order: the data
-set's genres are the sorted genre names it lists), skipped.csv (files not imported, and why)
-and suspicious.csv (clips kept but likely faulty: clipped, silent, odd length); for a source
-with an official split (fma), index.csv also gives each track's side in it (official_split:
-train | valid | test). The folder is built in a temporary folder and replaces data/raw only on
-success (under `dvc repro`, DVC itself removes data/raw first: the error then names `dvc
-checkout download` to restore it).
+Writes data/raw/<genre>/<genre>.<id>.wav (mono 16-bit), index.csv (genre then track order),
+skipped.csv (every file not imported, and why) and suspicious.csv (clips kept but likely faulty);
+the folder replaces data/raw only when complete.
 """
 
 import shutil

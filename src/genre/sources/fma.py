@@ -1,21 +1,9 @@
-"""The Free Music Archive (FMA; Defferrard et al., ISMIR 2017) as a data source (`data.source:
-fma`), keeping its official, artist-filtered training / validation / test split.
+"""The Free Music Archive (FMA; Defferrard et al., 2017) as a data source, keeping its official,
+artist-filtered training / validation / test split.
 
-FMA ships its metadata (fma_metadata.zip: tracks.csv, a two-row header of (group, column)
-under an index-name row) apart from its audio (fma_<subset>.zip: fma_<subset>/NNN/NNNNNN.mp3,
-30 s MP3 clips named by their 6-digit zero-padded track id, NNN its first 3 digits). Subsets
-nest: a track of small is also in medium and large (tracks.csv's set.subset is the smallest).
-
-Each track of `data.fma_subset` becomes data/raw/<genre>/<genre>.<NNNNNN>.wav, its genre being
-its top-level genre (track.genre_top) as a genre name ("Old-Time / Historic" ->
-old-time-historic), and its set.split is kept (index.csv's official_split: train | valid |
-test) for `split.strategy: official`. Nothing is dropped silently: a track without a top-level
-genre, a track of FMA's known faulty clips (resources/fma_errata.csv), a file listed but
-missing, a file not listed, an unreadable clip each end in skipped.csv with the reason.
-
-`data.local_path` names a folder holding fma_metadata/ and fma_<subset>/ (unzipped), read in
-place. Without it, both archives come from FMA's host through genre.sources.remote (cache,
-resumed transfers, published sha1, bounded extraction of only the clips that are used).
+Each track of `data.fma_subset` becomes data/raw/<genre>/<genre>.<NNNNNN>.wav (its top-level
+genre as a genre name), with its side of the split in index.csv (official_split). Read in place
+from `data.local_path`, or downloaded from FMA's host (docs/data.md).
 """
 
 import csv

@@ -1,18 +1,9 @@
-"""Clips from a folder in GTZAN's layout, converted into data/raw's layout.
+"""Clips from a folder in GTZAN's layout (`<genre>/<genre>.<NNNNN>.wav`, found at any depth),
+converted into data/raw's layout: the `local` source, and what GTZAN's archives extract to.
 
-Shared by every real source: `local` reads a folder the user names, `gtzan` and `gtzan-mini`
-read the folder their archive extracts to. Clips are found by name, `<genre>.<NNNNN>.wav|au`,
-anywhere under the folder, so GTZAN's `genres/`, Kaggle's `genres_original/` and mirdata's
-`gtzan_mini-main/genres/` all work without knowing their nesting.
-
-The genres are whatever the clips are named after (any GENRE_NAME: `chiptune/chiptune.00001.flac`
-is a clip of genre chiptune), all of them or those `data.genres` selects.
-
-Nothing is dropped silently: every file under the folder that is not imported (a README, a
-playlist, a features table, an unreadable clip, a name with a newline, a link to a folder) is
-listed with the reason, except hidden files and macOS `__MACOSX` metadata. A clip longer than
-MAX_CLIP_S is imported cut to its first MAX_CLIP_S (noted in index.csv), and only that much of
-it is decoded: featurize uses the first data.duration_s of a clip, which is at most that.
+The genres are whatever the clips are named after. Nothing is dropped silently: every other file
+under the folder is listed with the reason (hidden files and `__MACOSX` aside); a clip is decoded
+up to its first MAX_CLIP_S only.
 """
 
 import os

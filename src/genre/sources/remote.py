@@ -1,25 +1,10 @@
-"""Downloading (resumed when cut short) and safely extracting the data sets' archives: GTZAN,
-mirdata's 100-clip mini GTZAN, and FMA's (genre.sources.fma uses fetch, extract, import_mirrors).
+"""Downloading and safely extracting the data sets' archives (GTZAN, mini GTZAN, FMA's).
 
-Downloads go through pooch, which keeps the archive in a cache folder outside the project
-(`pooch.os_cache("genre")`, e.g. ~/.cache/genre; override with the GENRE_CACHE_DIR environment
-variable), so `dvc repro` after a params change does not download again and data/raw (a DVC
-output) holds only the clips. What a transfer received is kept in `<archive>.part` beside it:
-after an interruption (in this run, or the next run after a failed one) only the rest is asked
-for (an HTTP Range request, with If-Range so a file changed on the server starts afresh); a
-server that ignores Range sends it all again. The archive takes its place only once complete
-and checked against its published hash (md5 or sha1), so the cache never holds a partial one.
-
-Full GTZAN comes from a list of mirrors tried in order. The original host is gone since 2022 and
-the Hugging Face copy is a repack (WAV instead of AU, macOS `._*` entries), so no archive
-checksum can vouch for every mirror: the AUDIO is checked instead (10 genres x 100 clips, each
-22050 Hz mono with exactly the samples of GTZAN's track), plus the md5 where it is known.
-
-An archive is extracted within the Limits of its data set (bytes in all, bytes per member,
-entries), checked on the sizes members declare before anything is written and on the bytes
-actually written, so a zip bomb, a tar.gz of zeros or a sparse member cannot fill the disk or
-the memory. Every failure to read an archive is an ArchiveError naming it and the reason, and
-the next mirror is tried.
+Downloads go to a cache outside the project (GENRE_CACHE_DIR, else ~/.cache/genre), resume where
+a cut transfer stopped (HTTP Range), and take their place only once checked against their
+published hash. GTZAN's mirrors are checked by their audio instead, since its repacks differ. An
+archive is extracted within its data set's Limits (docs/data.md); any failure to read one is an
+ArchiveError, and the next mirror is tried.
 """
 
 import bz2

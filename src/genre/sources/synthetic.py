@@ -1,13 +1,8 @@
-"""Embedded generator of GTZAN-shaped audio: the default data source (real GTZAN is optional).
+"""Embedded generator of GTZAN-shaped audio: the default data source.
 
-Genres differ the way real ones do: by rhythm (tempo, drum pattern, swing), harmony
-(progressions, chord types, mode) and timbre (instruments, envelopes, distortion, mix). Each clip
-draws its own key, tempo, levels, instrument mix, recording colour (random EQ) and noise floor,
-so neighbouring genres overlap and no single loudness or brightness statistic gives one away.
-
-Speed: notes take their time curves from cached ones, and the loops numpy runs slowly (the
-master's five filters, each note's wavetable) are compiled (numba) doing the same operations in
-the same order as scipy and numpy, so the clips are the same bytes as computed plainly.
+Genres differ the way real ones do, by rhythm, harmony and timbre, and each clip draws its own
+key, tempo, mix and recording colour, so no single statistic gives a genre away. The slow loops
+are compiled (numba) doing numpy's and scipy's operations in the same order: the same bytes.
 """
 
 import functools
