@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from helpers import GTZAN_SAMPLE, PARAMS_YAML, SR, build_models, chord, noise, tone, train_model_set
+from stage_faults import local_params, music_folder, project, stage
 
 from genre.models import registry
 from genre.params import DataParams
@@ -77,3 +78,14 @@ def toy_architecture():
         yield arch
     finally:
         registry.unregister(arch.name)
+
+
+@pytest.fixture
+def downloaded(tmp_path, monkeypatch, capsys) -> Path:
+    """A project whose last good download imported music/ (3 genres x 2 clips): the stage fault
+    battery's starting point (tests/stage_faults.py)."""
+    music_folder(tmp_path / "music")
+    project(tmp_path, local_params("music"))
+    code, _, err = stage("download", tmp_path, monkeypatch, capsys)
+    assert code == 0, err
+    return tmp_path
