@@ -283,6 +283,30 @@ def compare(before: pd.DataFrame, after: pd.DataFrame, *, title: str) -> str:
     return "\n".join(lines)
 
 
+def table(runs: dict[str, pd.DataFrame], *, baseline: pd.DataFrame) -> str:
+    """One markdown table, a column per run (e.g. per representation): each model's macro
+    recall, mean ± std over the folds, then its paired difference with `baseline`'s baseline
+    model on the same folds [95% interval]."""
+    base = baseline[baseline["model"] == BASELINE].set_index(["repeat", "fold"])["macro_recall"]
+    k = baseline["fold"].nunique()
+    lines = ["| model | " + " | ".join(runs) + " |", "|---" * (len(runs) + 1) + "|"]
+    models = [m for m in MODELS + VARIANTS if any(m in set(r["model"]) for r in runs.values())]
+    for model in models:
+        cells = []
+        for records in runs.values():
+            part = records[records["model"] == model].set_index(["repeat", "fold"])["macro_recall"]
+            if part.empty:
+                cells.append("–")
+                continue
+            mean, low, high = corrected_interval(
+                (part - base.loc[part.index]).to_numpy(), test_share=1 / k
+            )
+            spread = f"{part.mean():.3f} ± {part.std(ddof=1):.3f}"
+            cells.append(f"{spread} ({mean:+.3f} [{low:+.3f}, {high:+.3f}])")
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def read_runs(paths: list[Path]) -> pd.DataFrame:
     """--out CSVs put together; repeats of different files are different repeats."""
     parts = [pd.read_csv(p) for p in paths]
@@ -318,6 +342,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="CSV of the per-fold scores")
     parser.add_argument("--report", type=Path, nargs="+", help="print the tables of --out CSVs")
     parser.add_argument(
+        "--table",
+        nargs="+",
+        metavar="LABEL=CSV",
+        help="one table of several --out CSVs (same folds), each model against the baseline of "
+        "--baseline-from (or of the first CSV)",
+    )
+    parser.add_argument(
         "--compare",
         type=Path,
         nargs=2,
@@ -325,6 +356,14 @@ def main() -> None:
         help="paired macro-recall differences of two --out CSVs, same folds",
     )
     args = parser.parse_args()
+    if args.table:
+        runs = {
+            label: pd.read_csv(path) for label, _, path in (x.partition("=") for x in args.table)
+        }
+        first = next(iter(runs.values()))
+        baseline = read_runs(args.baseline_from) if args.baseline_from else first
+        print(table(runs, baseline=baseline))
+        return
     if args.compare:
         before, after = (pd.read_csv(p) for p in args.compare)
         print(compare(before, after, title=f"{args.compare[1]} against {args.compare[0]}"))
