@@ -129,3 +129,19 @@ def test_stage_writes_the_model_and_predictions(tmp_path, monkeypatch, capsys):
     )
     assert len(frame) == 60
     assert (tmp_path / "models/baseline.joblib").is_file()
+
+
+def test_a_large_training_set_is_sampled_to_max_clips():
+    """Memory that does not grow with the data: at most baseline.max_clips training clips are
+    fitted, drawn with the seed (the same ones every run); the test clips are all predicted."""
+    inputs = made_up(tracks_per_genre=10, clips_per_track=4)
+    training = int((inputs.rows["subset"] == "train").sum())
+    sampled, _ = fit(inputs, params=BaselineParams(max_clips=100))
+    assert training > 100 and sampled.named_steps["scale"].n_samples_seen_ == 100
+    again, _ = fit(inputs, params=BaselineParams(max_clips=100))
+    np.testing.assert_array_equal(
+        sampled.named_steps["classify"].coef_, again.named_steps["classify"].coef_
+    )
+    whole, _ = fit(inputs, params=BaselineParams())
+    assert whole.named_steps["scale"].n_samples_seen_ == training
+    assert len(predict_test(sampled, inputs)) == int((inputs.rows["subset"] == "test").sum())

@@ -283,11 +283,13 @@ class TrainParams(Section):
 
 @dataclass(frozen=True)
 class BaselineParams(Section):
-    """Standardized multinomial logistic regression on the 44 summary features."""
+    """Standardized multinomial logistic regression on the clips' summary features."""
 
     name = "baseline"
     C: float = number(1.0, low=0.0, low_open=True, high=1e6)  # inverse L2 strength
     max_iter: int = number(1000, kind=int, low=1, high=1_000_000)  # lbfgs iterations
+    # fitted on at most this many training clips (drawn with seed): memory stays flat
+    max_clips: int = number(65536, kind=int, low=100, high=100_000_000)
     seed: int = random_seed()
 
 

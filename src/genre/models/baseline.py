@@ -23,12 +23,14 @@ from genre.models.inputs import Inputs
 from genre.models.predictions import table
 from genre.params import BaselineParams
 
+CHUNK = 65536  # test clips predicted at a time
+
 
 def build(*, params: BaselineParams) -> Pipeline:
     """StandardScaler then lbfgs logistic regression (multinomial for several classes)."""
     return Pipeline(
         [
-            ("scale", StandardScaler()),
+            ("scale", StandardScaler(copy=False)),  # scales the fitted copy in place
             (
                 "classify",
                 LogisticRegression(
@@ -51,27 +53,44 @@ def fit(inputs: Inputs, *, params: BaselineParams) -> tuple[Pipeline, bool]:
             f"the training set holds {genres.nunique()} genre(s): the baseline needs at least 2 "
             "(use more clips: data.clips_per_genre)"
         )
+    rows = np.flatnonzero(train)
+    if len(rows) > params.max_clips:  # a random sample: the memory a fit takes stays bounded
+        rng = np.random.default_rng(params.seed)
+        rows = np.sort(rng.choice(rows, size=params.max_clips, replace=False))
     model = build(params=params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(inputs.x[train].astype("float64"), genres.to_numpy())
+        model.fit(float64_rows(inputs.x, rows), inputs.rows["genre"].to_numpy()[rows])
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     return model, converged
 
 
-def probabilities(model: Pipeline, x: np.ndarray, *, genres: tuple[str, ...]) -> np.ndarray:
-    """Class probabilities [n, len(genres)] in float32 as the Keras models give them, one
-    column per genre of `genres` (0 for a genre absent from the training set)."""
-    probs = np.zeros((len(x), len(genres)), dtype="float64")
+def float64_rows(x: np.ndarray, rows: np.ndarray, *, chunk: int = 4096) -> np.ndarray:
+    """x[rows] in float64 (what scikit-learn fits), read a chunk at a time from x (a memory
+    map): no float32 copy of them all on the way."""
+    out = np.empty((len(rows), x.shape[-1]), dtype=np.float64)
+    for start in range(0, len(rows), chunk):
+        out[start : start + chunk] = x[rows[start : start + chunk]]
+    return out
+
+
+def probabilities(model: Pipeline, x: np.ndarray, *, genres: tuple[str, ...], rows=None):
+    """Class probabilities [n, len(genres)] of `rows` of x (all by default) in float32, as the
+    Keras models give them, one column per genre of `genres` (0 for a genre absent from the
+    training set); a chunk of rows at a time."""
+    rows = np.arange(len(x)) if rows is None else rows
+    probs = np.zeros((len(rows), len(genres)), dtype="float32")
     columns = [genres.index(g) for g in model.classes_]
-    probs[:, columns] = model.predict_proba(x.astype("float64"))
-    return probs.astype("float32")
+    for start in range(0, len(rows), CHUNK):
+        part = float64_rows(x, rows[start : start + CHUNK])
+        probs[start : start + CHUNK, columns] = model.predict_proba(part)
+    return probs
 
 
 def predict_test(model: Pipeline, inputs: Inputs) -> pd.DataFrame:
     """Predictions of the test clips (not the `excluded` ones of a filtered split)."""
     test = (inputs.rows["subset"] == "test").to_numpy()
-    probs = probabilities(model, inputs.x[test], genres=inputs.genres)
+    probs = probabilities(model, inputs.x, rows=np.flatnonzero(test), genres=inputs.genres)
     return table(inputs.rows[test], probs, genres=inputs.genres)
 
 
