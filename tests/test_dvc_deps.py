@@ -154,7 +154,7 @@ def test_closure_follows_function_level_and_transitive_imports():
     assert "src/genre/sources/synthetic.py" in download
     assert "src/genre/sources/styles.py" in download
     assert "src/genre/__init__.py" in download and "src/genre/stages/__init__.py" in download
-    assert "src/genre/training.py" not in download
+    assert "src/genre/models/training.py" not in download
     split = closure("genre.stages.split")
     assert "src/genre/resources/gtzan_filtered.csv" in split
 

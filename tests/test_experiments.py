@@ -147,7 +147,7 @@ def test_queued_experiments_run_the_committed_code_in_parallel(project):
         "train.learning_rate=1e-5",
         env=env,
     )
-    training = repo / "src" / "genre" / "training.py"
+    training = repo / "src" / "genre" / "models" / "training.py"
     committed = training.read_text()
     mark = repo.parent / "workspace-code-ran.txt"
     training.write_text(committed + WORKSPACE_MARK.format(mark=str(mark)))
@@ -199,7 +199,7 @@ def test_temp_experiment_imports_its_own_copy(project):
     folder; its stages import genre from that copy, never from the workspace's src/."""
     repo, env, log = project
     log.unlink(missing_ok=True)
-    training = repo / "src" / "genre" / "training.py"
+    training = repo / "src" / "genre" / "models" / "training.py"
     committed = training.read_text()
     mark = repo.parent / "temp-code-ran.txt"
     training.write_text(committed + WORKSPACE_MARK.format(mark=str(mark)))
@@ -208,7 +208,7 @@ def test_temp_experiment_imports_its_own_copy(project):
     finally:
         training.write_text(committed)
     ran = stages_run(output)  # what imports training.py, and what their outputs feed
-    assert importers(repo, "training.py") <= ran, output
+    assert importers(repo, "models/training.py") <= ran, output
     assert not ran & {"download", "augment", "featurize", "split"}, output
     copies = mark.read_text().splitlines()
     assert len(copies) >= 4, copies  # the edit is in the copy, and each training ran it
@@ -224,7 +224,12 @@ def test_temp_experiment_imports_its_own_copy(project):
 @pytest.mark.slow
 def test_editing_a_module_marks_exactly_the_stages_that_import_it(project):
     repo, env, _ = project
-    for module in ("training.py", "evaluation.py", "features.py", "__init__.py"):
+    for module in (
+        "models/training.py",
+        "evaluation.py",
+        "features/handcrafted.py",
+        "__init__.py",
+    ):
         path = repo / "src" / "genre" / module
         original = path.read_bytes()
         path.write_bytes(original + b"\n# edited\n")
