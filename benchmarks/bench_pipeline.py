@@ -79,7 +79,9 @@ def run(workdir: Path) -> tuple[dict[str, float], dict[str, float], float]:
 
 
 def set_params(path: Path, changes: list[str]) -> None:
-    """Apply SECTION.KEY=VALUE changes to a params.yaml (values read as YAML)."""
+    """Apply SECTION.KEY=VALUE changes to a params.yaml (values read as YAML); none: untouched."""
+    if not changes:
+        return
     yaml = YAML()
     params = yaml.load(path)
     for change in changes:
