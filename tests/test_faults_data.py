@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from stage_faults import (  # noqa: F401
+from stage_faults import (
     SR,
-    SRC,
     assert_raw_intact,
     clip,
     hidden,

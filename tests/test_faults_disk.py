@@ -10,11 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from stage_faults import (  # noqa: F401
-    SR,
-    SRC,
+from stage_faults import (
     assert_raw_intact,
-    clip,
     hidden,
     local_params,
     music_folder,

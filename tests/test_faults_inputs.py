@@ -5,18 +5,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from stage_faults import (  # noqa: F401
-    SR,
-    SRC,
-    assert_raw_intact,
-    clip,
+from stage_faults import (
     hidden,
     local_params,
-    music_folder,
     one_error,
     project,
-    run_module,
-    snapshot,
     stage,
 )
 

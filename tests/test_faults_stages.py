@@ -5,17 +5,11 @@ import errno
 from pathlib import Path
 
 import pytest
-from stage_faults import (  # noqa: F401
-    SR,
-    SRC,
+from stage_faults import (
     assert_raw_intact,
-    clip,
-    hidden,
     local_params,
-    music_folder,
     one_error,
     project,
-    run_module,
     snapshot,
     stage,
 )
