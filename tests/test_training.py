@@ -11,8 +11,9 @@ import pytest
 import yaml
 from helpers import fabricate
 
-from genre import GENRES
+from genre import GENRES, files
 from genre.errors import GenreError
+from genre.models import inputs as inputs_module
 from genre.models.inputs import Inputs, labels, load_inputs
 from genre.models.training import class_weights, train, validation_mask
 from genre.params import ModelParams, TrainParams
@@ -149,6 +150,24 @@ def test_stale_inputs_are_refused(project):
         project / "data/split/split.csv", index=False
     )
     with pytest.raises(GenreError, match=r"genres that are not genre names \['BLUES'"):
+        load_inputs(sequences=False)
+
+
+def test_summary_ids_are_checked_batch_by_batch(project, monkeypatch):
+    """The summary is read a batch at a time: a split that lists the clips in another order
+    only in a later batch, or one clip fewer, is refused as well; a good one reads whole."""
+    monkeypatch.setattr(inputs_module, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(files, "CSV_CHUNK", 5)  # split.csv read 5 rows at a time
+    split = pd.read_csv(project / "data/split/split.csv", dtype=str)
+    whole = load_inputs(sequences=False)
+    assert whole.rows.equals(split) and len(whole.x) == len(split)
+    swapped = split.copy()
+    swapped.iloc[[100, 101]] = split.iloc[[101, 100]].to_numpy()
+    swapped.to_csv(project / "data/split/split.csv", index=False)
+    with pytest.raises(GenreError, match="does not list the clips.*in order.*repro split"):
+        load_inputs(sequences=False)
+    split.iloc[:-1].to_csv(project / "data/split/split.csv", index=False)
+    with pytest.raises(GenreError, match="does not list the clips.*in order.*repro split"):
         load_inputs(sequences=False)
 
 

@@ -24,6 +24,7 @@ _TEMP = re.compile(
 )
 _RANDOM_LEN = 8  # tempfile's random part, in names made before pids were added
 _RUN_STARTED = time.time()
+CSV_CHUNK = 8192  # rows of a text-only table parsed at a time (see read_csv)
 
 
 @contextlib.contextmanager
@@ -190,13 +191,22 @@ def write_json(data: object, path: str | Path) -> None:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
-def read_csv(path: str | Path, *, columns: list[str], made_by: str) -> pd.DataFrame:
-    """Read a stage's CSV output, checking it exists and has the expected columns."""
+def read_csv(
+    path: str | Path, *, columns: list[str], made_by: str, text: bool = False
+) -> pd.DataFrame:
+    """Read a stage's CSV output, checking it exists and has the expected columns.
+
+    text=True: every column is text, read CSV_CHUNK rows at a time (with no types to infer,
+    the chunks agree), so the parser's objects never outgrow a chunk (split.csv at scale)."""
     path = Path(path)
     if not path.is_file():
         raise GenreError(f"{path} is missing: run `dvc repro {made_by}` first")
     try:
-        df = pd.read_csv(path, dtype={"track_id": str, "clip_id": str})
+        if text:
+            with pd.read_csv(path, dtype=str, chunksize=CSV_CHUNK) as chunks:
+                df = pd.concat(chunks, ignore_index=True)
+        else:
+            df = pd.read_csv(path, dtype={"track_id": str, "clip_id": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise GenreError(f"{path} is unreadable ({err}): run `dvc repro {made_by}`") from None
     missing = [c for c in columns if c not in df.columns]

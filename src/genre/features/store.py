@@ -17,7 +17,7 @@ from genre.features.layout import FeatureSettings
 from genre.files import atomic_path, write_csv, write_json
 
 SHOWN_SKIPS = 20  # skipped clips printed; all are listed in skipped.csv
-ROW_GROUP = 65536  # summary.parquet rows written at a time
+ROW_GROUP = 8192  # summary.parquet rows written at a time, and so read at a time
 
 
 def featurize(

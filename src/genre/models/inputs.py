@@ -52,7 +52,7 @@ def load_inputs(
     split_path: Path = SPLIT,
 ) -> Inputs:
     """Every clip's summary features, or its sequence (`sequences`), aligned with split.csv."""
-    rows = read_csv(split_path, columns=[*ID_COLUMNS, "subset"], made_by="split")
+    rows = read_csv(split_path, columns=[*ID_COLUMNS, "subset"], made_by="split", text=True)
     bad = sorted({str(g) for g in rows["genre"] if not GENRE_NAME.fullmatch(str(g))})
     if bad:
         raise _stale(split_path, f"has genres that are not genre names {bad[:3]}", "split")
@@ -84,25 +84,32 @@ def load_inputs(
 
 def _summary_features(path: Path, *, rows: pd.DataFrame, split_path: Path) -> np.ndarray:
     """summary.parquet's feature columns [clips, features] as float32, read a batch of rows at
-    a time into a memory map in the temporary folder ($TMPDIR; its file is removed at once and
-    lives while the process maps it), so memory does not grow with the data."""
-    table = pq.ParquetFile(path)
-    ids = pq.read_table(path, columns=["clip_id"])["clip_id"].to_pylist()
-    if ids != list(rows["clip_id"]):
-        raise _stale(split_path, f"does not list the clips of {path} in order", "split")
+    a time into a memory map beside it (its file is removed at once and lives while the process
+    maps it), each batch's ids checked against split.csv's on the way, so memory does not grow
+    with the data."""
+    table = pq.ParquetFile(path, pre_buffer=False)  # read as it goes, a row group at a time
     columns = [c for c in table.schema_arrow.names if c not in ID_COLUMNS]
     numeric = [pa.types.is_floating(table.schema_arrow.field(c).type) for c in columns]
     if not all(numeric):
         raise _stale(path, "has non-numeric feature columns", "featurize")
+    if table.metadata.num_rows != len(rows):
+        raise _stale(split_path, f"does not list the clips of {path} in order", "split")
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".npy") as f:
         x = np.lib.format.open_memmap(
-            f.name, mode="w+", dtype=np.float32, shape=(len(ids), len(columns))
+            f.name, mode="w+", dtype=np.float32, shape=(len(rows), len(columns))
         )
+    expected = rows["clip_id"].to_numpy()
     start = 0
-    for batch in table.iter_batches(batch_size=CHUNK_ROWS, columns=columns):
-        block = np.column_stack([batch.column(i).to_numpy() for i in range(batch.num_columns)])
-        x[start : start + len(block)] = block
-        start += len(block)
+    batches = table.iter_batches(
+        batch_size=CHUNK_ROWS, columns=["clip_id", *columns], use_threads=False
+    )
+    for batch in batches:
+        end = start + len(batch)
+        if batch.column(0).to_pylist() != expected[start:end].tolist():
+            raise _stale(split_path, f"does not list the clips of {path} in order", "split")
+        x[start:end] = np.column_stack([c.to_numpy() for c in batch.columns[1:]])
+        start = end
+    pa.default_memory_pool().release_unused()  # the decoded row groups, back to the system
     return x
 
 
